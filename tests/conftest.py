@@ -1,0 +1,184 @@
+"""Named personas shared by the whole suite.
+
+- coordinator: Kari Koordinator, Mestringsenheten; coordinates Per's plan.
+- specialist:  Siv Spesialist, DPS/TSB; member with edit access, covered by consent.
+- commenter:   Nils NAV; member with comment access, covered by consent.
+- reader:      Frida Fastlege; read-only member, covered by consent.
+- person:      Per Person; the plan is his; he logs in to see it.
+- outsider:    Ola Utenfor; a colleague with an account but no part in the plan.
+- leader:      Lene Leder; unit leader, sees statistics only.
+"""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from ipplan.accounts.models import Organisation, User
+from ipplan.plans import services
+from ipplan.plans.models import Consent, Member, Person, Plan, ThemeTemplate
+
+DEFAULT_THEMES = [
+    ("bolig", "Bolig"),
+    ("aktivitet", "Meningsfull aktivitet"),
+    ("okonomi", "Økonomi"),
+    ("fysisk-helse", "Fysisk helse"),
+    ("psykisk-helse", "Psykisk helse"),
+    ("rus", "Rusmiddelbruk"),
+    ("nettverk", "Sosial fungering og nettverk"),
+]
+PASSWORD = "demo-passord-123"
+
+
+def make_user(username: str, first: str, last: str, org: Organisation | None = None, **extra) -> User:
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, first_name=first, last_name=last, organisation=org, **extra
+    )
+    return user
+
+
+@pytest.fixture
+def theme_templates(db):
+    for index, (code, title) in enumerate(DEFAULT_THEMES):
+        ThemeTemplate.objects.get_or_create(code=code, defaults={"title": title, "position": index})
+
+
+@pytest.fixture
+def orgs(db):
+    return {
+        "unit": Organisation.objects.create(name="Mestringsenheten", kind="Kommune"),
+        "dps": Organisation.objects.create(name="DPS Rus og avhengighet", kind="Spesialisthelsetjeneste"),
+        "nav": Organisation.objects.create(name="NAV Sentrum", kind="NAV"),
+        "gp": Organisation.objects.create(name="Sentrum legekontor", kind="Fastlege"),
+    }
+
+
+@pytest.fixture
+def coordinator(orgs):
+    user = make_user("kari", "Kari", "Koordinator", orgs["unit"])
+    user.user_permissions.add(Permission.objects.get(codename="add_plan"))
+    return User.objects.get(pk=user.pk)  # fresh, so the permission cache is empty
+
+
+@pytest.fixture
+def specialist(orgs):
+    return make_user("siv", "Siv", "Spesialist", orgs["dps"])
+
+
+@pytest.fixture
+def commenter(orgs):
+    return make_user("nils", "Nils", "NAV", orgs["nav"])
+
+
+@pytest.fixture
+def reader(orgs):
+    return make_user("frida", "Frida", "Fastlege", orgs["gp"])
+
+
+@pytest.fixture
+def person_user(db):
+    return make_user("per", "Per", "Person")
+
+
+@pytest.fixture
+def outsider(orgs):
+    return make_user("ola", "Ola", "Utenfor", orgs["unit"])
+
+
+@pytest.fixture
+def leader(orgs):
+    return make_user("lene", "Lene", "Leder", orgs["unit"], is_unit_leader=True)
+
+
+@pytest.fixture
+def plan(theme_templates, coordinator, specialist, commenter, reader, person_user, orgs) -> Plan:
+    """Per's active plan: seven default themes, members with consent, one goal, one measure."""
+    person = Person.objects.create(
+        first_name="Per", last_name="Person", birth_date=datetime.date(1990, 5, 17), user=person_user
+    )
+    today = datetime.date.today()
+    plan = services.plan_create(
+        person=person,
+        coordinator=coordinator,
+        created_by=coordinator,
+        period_start=today - datetime.timedelta(days=60),
+        period_end=today + datetime.timedelta(days=365),
+        status=Plan.Status.ACTIVE,
+    )
+    members = []
+    for user, org, access in [
+        (specialist, orgs["dps"], Member.Access.EDIT),
+        (commenter, orgs["nav"], Member.Access.COMMENT),
+        (reader, orgs["gp"], Member.Access.READ),
+    ]:
+        result = services.object_create(
+            plan_id=plan.pk,
+            user=coordinator,
+            target="member",
+            values={
+                "user": user.pk,
+                "role": Member.Role.SPECIALIST,
+                "organisation": org.pk,
+                "service": org.name,
+                "access": access,
+                "active_from": today - datetime.timedelta(days=30),
+            },
+        )
+        members.append(Member.objects.get(pk=result.result["id"]))
+    services.consent_record(
+        plan_id=plan.pk,
+        user=coordinator,
+        kind=Consent.Kind.PLAN,
+        given_on=today - datetime.timedelta(days=30),
+    )
+    services.consent_record(
+        plan_id=plan.pk,
+        user=coordinator,
+        kind=Consent.Kind.SHARING,
+        given_on=today - datetime.timedelta(days=30),
+        members=members,
+        scope="Opplysninger som trengs for å gjennomføre planen.",
+    )
+    theme = plan.themes.get(title="Bolig")
+    goal = services.object_create(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="goal",
+        values={
+            "theme": theme.pk,
+            "level": "main",
+            "text": "Egen leilighet",
+            "success_criterion": "Har signert leiekontrakt",
+            "evaluation_date": today + datetime.timedelta(days=90),
+            "status": "in_progress",
+            "expressed_by": "Per",
+        },
+    )
+    services.object_create(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="measure",
+        values={
+            "theme": theme.pk,
+            "goal": goal.result["id"],
+            "description": "Søke kommunal bolig",
+            "responsible": members[1].pk,
+            "start_date": today,
+            "due_date": today + datetime.timedelta(days=30),
+            "status": "ongoing",
+        },
+    )
+    return Plan.objects.get(pk=plan.pk)
+
+
+@pytest.fixture
+def other_plan(theme_templates, coordinator) -> Plan:
+    """Another person's plan, also coordinated by Kari, with no other members."""
+    person = Person.objects.create(first_name="Anna", last_name="Annen", birth_date=datetime.date(1985, 1, 2))
+    return services.plan_create(
+        person=person,
+        coordinator=coordinator,
+        created_by=coordinator,
+        period_start=datetime.date.today(),
+        status=Plan.Status.ACTIVE,
+    )
