@@ -247,31 +247,47 @@ def _check_in_period(plan: Plan, day: datetime.date | None, name: str) -> None:
         )
 
 
+def _check_plan(plan: Plan, obj: Plan) -> None:
+    if obj.period_end and obj.period_end < obj.period_start:
+        raise OperationError(
+            "invalid", _("Sluttdato kan ikke være før startdato."), field="period_end"
+        )
+
+
+def _check_goal(plan: Plan, obj: Goal) -> None:
+    _check_in_period(plan, obj.evaluation_date, "evaluation_date")
+
+
+def _check_measure(plan: Plan, obj: Measure) -> None:
+    _check_in_period(plan, obj.start_date, "start_date")
+    _check_in_period(plan, obj.due_date, "due_date")
+    if obj.start_date and obj.due_date and obj.due_date < obj.start_date:
+        raise OperationError("invalid", _("Frist kan ikke være før startdato."), field="due_date")
+    if obj.goal_id and obj.goal.theme_id != obj.theme_id:
+        raise OperationError("invalid", _("Målet hører til et annet hovedtema."), field="goal")
+
+
+def _check_member(plan: Plan, obj: Member) -> None:
+    if obj.active_to and obj.active_to < obj.active_from:
+        raise OperationError(
+            "invalid", _("Sluttdato kan ikke være før startdato."), field="active_to"
+        )
+
+
+# Cross-field rules per target, checked on the object as it would be saved. Other apps
+# add their own targets (FIELDS, MODELS, CHECKS) from their AppConfig.ready().
+CHECKS: dict[str, Callable[[Plan, Any], None]] = {
+    "plan": _check_plan,
+    "goal": _check_goal,
+    "measure": _check_measure,
+    "member": _check_member,
+}
+
+
 def _check_object(plan: Plan, target: str, obj: models.Model) -> None:
-    """Cross-field rules, checked on the object as it would be saved."""
-    if target == "plan":
-        if obj.period_end and obj.period_end < obj.period_start:
-            raise OperationError(
-                "invalid", _("Sluttdato kan ikke være før startdato."), field="period_end"
-            )
-    elif target == "goal":
-        _check_in_period(plan, obj.evaluation_date, "evaluation_date")
-    elif target == "measure":
-        _check_in_period(plan, obj.start_date, "start_date")
-        _check_in_period(plan, obj.due_date, "due_date")
-        if obj.start_date and obj.due_date and obj.due_date < obj.start_date:
-            raise OperationError(
-                "invalid", _("Frist kan ikke være før startdato."), field="due_date"
-            )
-        if obj.goal_id and obj.goal.theme_id != obj.theme_id:
-            raise OperationError(
-                "invalid", _("Målet hører til et annet hovedtema."), field="goal"
-            )
-    elif target == "member":
-        if obj.active_to and obj.active_to < obj.active_from:
-            raise OperationError(
-                "invalid", _("Sluttdato kan ikke være før startdato."), field="active_to"
-            )
+    check = CHECKS.get(target)
+    if check is not None:
+        check(plan, obj)
 
 
 # --------------------------------------------------------------------- the engine
