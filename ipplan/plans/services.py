@@ -521,17 +521,33 @@ def _op_text(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | 
         raise OperationError("invalid", _("Tekstendringer må ha en basisrevisjon."))
     obj = _load(plan, target, op.get("id", plan.pk))
     _require_write(access, target, obj, spec)
+    raw = op.get("ops")
     try:
-        text_op = ot.validate(op.get("ops"))
+        text_op = ot.validate(raw)
     except ot.OTError as exc:
         raise OperationError("invalid", _("Ugyldig tekstendring.")) from exc
-    return _apply_text(plan, target, obj, name, text_op, base)
+    # The sender's op must span the whole field as it was at base_revision (explicit
+    # trailing retain). Normalised ops leave that implicit, so check it here: an op
+    # built on another length would otherwise land at the wrong place silently.
+    return _apply_text(plan, target, obj, name, text_op, base, base_length=ot.base_length(raw))
+
+
+def _length_delta(op: list) -> int:
+    return sum(len(c) if isinstance(c, str) else (c if c < 0 else 0) for c in op)
 
 
 def _apply_text(
-    plan: Plan, target: str, obj: models.Model, name: str, text_op: list, base: int | None
+    plan: Plan,
+    target: str,
+    obj: models.Model,
+    name: str,
+    text_op: list,
+    base: int | None,
+    *,
+    base_length: int | None = None,
 ) -> _Applied:
     current = getattr(obj, name) or ""
+    committed_ops: list[list] = []
     if base is not None and base < plan.revision:
         # Transform against every text op on this field committed after the sender's
         # base revision, in commit order; the committed op wins ties (it came first).
@@ -543,13 +559,20 @@ def _apply_text(
             target_id=obj.pk,
             field=name,
         ).order_by("revision")
-        for committed in concurrent.values_list("payload", flat=True):
-            try:
-                text_op, _unused = ot.transform(text_op, committed["ops"], a_first=False)
-            except ot.OTError:
-                raise OperationError(
-                    "stale", _("Endringen passer ikke lenger; henter siste versjon.")
-                ) from None
+        committed_ops = [p["ops"] for p in concurrent.values_list("payload", flat=True)]
+    if base_length is not None:
+        expected = len(current) - sum(_length_delta(c) for c in committed_ops)
+        if base_length != expected:
+            raise OperationError(
+                "stale", _("Endringen passer ikke lenger; henter siste versjon.")
+            )
+    for committed in committed_ops:
+        try:
+            text_op, _unused = ot.transform(text_op, committed, a_first=False)
+        except ot.OTError:
+            raise OperationError(
+                "stale", _("Endringen passer ikke lenger; henter siste versjon.")
+            ) from None
     try:
         value = ot.apply(current, text_op)
     except ot.OTError:

@@ -116,3 +116,16 @@ def test_a_due_date_before_the_start_is_refused_and_nothing_changes(plan, coordi
     assert exc.value.field == "due_date"
     assert Measure.objects.get(pk=measure.pk).description == "Søke kommunal bolig"
     assert Plan.objects.get(pk=plan.pk).revision == revision
+
+
+def test_a_text_op_built_on_another_length_is_refused(plan, coordinator):
+    goal = _goal(plan)
+    with pytest.raises(OperationError) as exc:
+        services.apply_operation(
+            plan_id=plan.pk,
+            user=coordinator,
+            op={"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": [3, "x", 2]},
+            base_revision=plan.revision,
+        )
+    assert exc.value.code == "stale"
+    assert Goal.objects.get(pk=goal.pk).text == "Egen leilighet"
