@@ -6,6 +6,7 @@ IPPLAN_HTTPS=1. See the configuration table in README.md.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,7 +43,8 @@ CSRF_TRUSTED_ORIGINS = [
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin, restricted to OTP-verified superusers (ipplan/core/admin_site.py).
+    "ipplan.core.admin_apps.IpplanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,8 +52,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI served from our own static files (no CDN), and query filters (API).
+    "drf_spectacular_sidecar",
+    "django_filters",
     "ipplan.accounts",
     "ipplan.plans",
     "ipplan.meetings",
@@ -59,6 +67,7 @@ INSTALLED_APPS = [
     "ipplan.courses",
     "ipplan.records",
     "ipplan.api",
+    "ipplan.core",
 ]
 
 MIDDLEWARE = [
@@ -68,9 +77,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ipplan.core.middleware.SecurityHeadersMiddleware",
+    # Last, as axes requires: turns a flagged lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ipplan.urls"
@@ -134,7 +146,32 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "ipplan.accounts.validators.CharacterVarietyValidator"},
+    {"NAME": "ipplan.accounts.validators.NoServiceNameValidator"},
 ]
+
+# One backend: the model backend behind django-axes' lockout check (see docs/security.md).
+AUTHENTICATION_BACKENDS = ["ipplan.accounts.backends.ThrottledModelBackend"]
+
+# Login throttling: after AXES_FAILURE_LIMIT failed attempts for one username from one
+# client address, that pair is locked out for the cool-off time. Per pair, so an
+# attacker cannot lock a colleague out from elsewhere, nor a whole office (one NAT
+# address) out by guessing. Behind a reverse proxy, run the ASGI server with its
+# proxy-headers option so REMOTE_ADDR is the client's address.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("IPPLAN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IPPLAN_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ipplan.accounts.views.lockout_response"
+# Lockouts are logged with username and address (a security event must be traceable);
+# passwords are never stored or logged, nor are codes and CSRF tokens.
+AXES_SENSITIVE_PARAMETERS = ["token", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+
+# Second factor (TOTP) for staff who turn it on; required for the admin site.
+OTP_TOTP_ISSUER = os.environ.get("IPPLAN_OTP_ISSUER", "ipplan")
+IPPLAN_ADMIN_REQUIRE_OTP = env_bool("IPPLAN_ADMIN_REQUIRE_OTP", True)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "plans:dashboard"
@@ -170,21 +207,45 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = IPPLAN_HTTPS
 SECURE_HSTS_PRELOAD = IPPLAN_HTTPS
 if IPPLAN_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # "__Host-": the browser accepts it only over HTTPS, for this exact host, path /.
+    SESSION_COOKIE_NAME = "__Host-ipplan_session"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Integration tokens first, so an unauthenticated request gets 401 + WWW-Authenticate.
+        "ipplan.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Per client: anonymous by IP, session users by user, integration tokens by token.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "ipplan.api.throttles.AnonThrottle",
+        "ipplan.api.throttles.SessionUserThrottle",
+        "ipplan.api.throttles.TokenThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("IPPLAN_API_RATE_ANON", "60/min"),
+        "user": os.environ.get("IPPLAN_API_RATE_USER", "600/min"),
+        "token": os.environ.get("IPPLAN_API_RATE_TOKEN", "1200/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ipplan API",
     "DESCRIPTION": "Individuell plan: planer, ansvarsgruppe, samtykke, hovedtema, mål og tiltak.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: read-only fields stay out of requests.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStatusEnum": "ipplan.plans.models.Plan.Status",
+        "GoalStatusEnum": "ipplan.plans.models.Goal.Status",
+        "MeasureStatusEnum": "ipplan.plans.models.Measure.Status",
+        "MeetingStatusEnum": "ipplan.meetings.models.Meeting.Status",
+    },
 }
 
 # Live editing limits (see docs/protocol.md).
@@ -195,8 +256,33 @@ IPPLAN_LIVE_RATE_BURST = int(os.environ.get("IPPLAN_LIVE_RATE_BURST", "200"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        # Tracebacks without exception messages: those can quote plan text.
+        "redacting": {
+            "()": "ipplan.core.logfilters.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+    },
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "redacting"},
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Request bodies and SQL parameters hold plan text: never log them.
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces Django's default handlers for "django" (its DEBUG console handler
+        # prints exception messages); records go on to the redacting root handler.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Request bodies and SQL parameters hold plan text: never log them.
+        "django.db.backends": {"level": "WARNING"},
+        # Failures and lockouts (WARNING) are kept; per-attempt chatter is not.
+        "axes": {"level": "WARNING"},
+    },
 }
+# Error pages and e-mails: no request bodies, no local variables, no exception text.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ipplan.core.logfilters.PlanDataReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "ipplan.core.logfilters.PlanDataExceptionReporter"

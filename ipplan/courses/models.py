@@ -1,10 +1,18 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ipplan.plans.models import SoftDeleteQuerySet
+
 
 class TreatmentCourse(models.Model):
     """A treatment course (behandlingsløp), e.g. TSB inpatient. Counted in the unit's
-    yearly statistics (started, completed, broken off)."""
+    yearly statistics (started, completed, broken off).
+
+    Written only through ipplan.plans.services (target "course", registered in
+    CoursesConfig.ready), so every change is in the plan's change log. Removal is a
+    soft delete (deleted_at): history can show the course and restore it, and the
+    statistics leave it out.
+    """
 
     class Kind(models.TextChoices):
         TSB_INPATIENT = "tsb_inpatient", _("TSB døgn")
@@ -41,6 +49,9 @@ class TreatmentCourse(models.Model):
         _("årsak til avbrudd"), max_length=20, choices=BreakReason.choices, blank=True
     )
     break_note = models.TextField(_("om avbruddet"), blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SoftDeleteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-start_date", "-referral_date", "pk"]
@@ -49,3 +60,7 @@ class TreatmentCourse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} – {self.provider}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in {self.Status.COMPLETED, self.Status.BROKEN_OFF}

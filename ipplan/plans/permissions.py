@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.core.exceptions import PermissionDenied
@@ -45,6 +46,7 @@ class PlanAccess:
     member: Member | None
     is_person: bool
     is_coordinator: bool
+    user: Any = None
 
     @property
     def can_read(self) -> bool:
@@ -96,6 +98,10 @@ def covering_consent_exists(member: Member, day: datetime.date | None = None) ->
 
 def plan_access(user: object, plan: Plan) -> PlanAccess:
     """The user's access to this plan, computed fresh from the database."""
+    return replace(_plan_access(user, plan), user=user)
+
+
+def _plan_access(user: object, plan: Plan) -> PlanAccess:
     none = PlanAccess(plan, Level.NONE, None, False, False)
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return none

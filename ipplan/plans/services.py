@@ -128,6 +128,9 @@ MODELS: dict[str, type[models.Model]] = {
     "member": Member,
 }
 ORDERED = {"theme", "goal", "measure"}
+# Targets removed by delete (deleted_at set) and brought back by restore. Every ordered
+# target is one; other apps add unordered ones (e.g. "course") in AppConfig.ready().
+SOFT_DELETED = {"theme", "goal", "measure"}
 
 
 def serialize_value(value: Any) -> Any:
@@ -369,6 +372,10 @@ def apply_operations(
                 or not 0 <= base_revision <= plan.revision
             ):
                 raise OperationError("stale", _("Ugyldig revisjon."))
+            if meeting_id is not None and not _meeting_in_progress(plan.pk, meeting_id):
+                # Decided under the plan lock, which meeting_close also takes: an edit
+                # is attributed to a meeting only while it is in progress.
+                meeting_id = None
             results: list[OpResult] = []
             access_changed = False
             for op, op_id in ops:
@@ -430,6 +437,15 @@ def apply_operations(
         raise OperationError("conflict", _("Endringen kolliderte; prøv igjen.")) from None
 
 
+def _meeting_in_progress(plan_id: int, meeting_id: Any) -> bool:
+    from django.apps import apps
+
+    if isinstance(meeting_id, bool) or not isinstance(meeting_id, int):
+        return False
+    meeting = apps.get_model("meetings", "Meeting")
+    return meeting.objects.filter(pk=meeting_id, plan_id=plan_id, status="in_progress").exists()
+
+
 def _load(plan: Plan, target: str, raw_id: Any, *, alive: bool = True) -> models.Model:
     if target == "plan":
         return plan
@@ -437,7 +453,7 @@ def _load(plan: Plan, target: str, raw_id: Any, *, alive: bool = True) -> models
     if model is None:
         raise OperationError("invalid", _("Ukjent type: %(t)s") % {"t": target})
     qs = model.objects.filter(plan=plan)
-    if alive and target in ORDERED:
+    if alive and target in SOFT_DELETED:
         qs = qs.filter(deleted_at__isnull=True)
     obj = qs.filter(pk=_as_id(raw_id, "id")).first()
     if obj is None:
@@ -622,7 +638,7 @@ def _op_create(plan: Plan, access: PlanAccess, target: str, op: dict, base: int 
                 "invalid", _("Brukeren er allerede medlem av ansvarsgruppen."), field="user"
             )
         obj.user = user
-        obj.added_by_id = access.member.user_id if access.member else plan.coordinator_id
+        obj.added_by = access.user
         org = values.get("organisation")
         obj.organisation_id = _as_id(org, "organisation") if org not in (None, "") else None
     _require_write(access, target, obj if target == "measure" else None, None)
@@ -681,32 +697,67 @@ def _op_move(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | 
         raise OperationError("invalid", _("Ugyldig operasjon."))
     obj = _load(plan, target, op.get("id"))
     _require_write(access, target, None, None)
-    before = {"position": obj.position}
+    before: dict[str, Any] = {"position": obj.position}
+    followers: list[int] | None = None
     if target in {"goal", "measure"}:
         before["theme"] = obj.theme_id
+        if target == "measure":
+            before["goal"] = obj.goal_id
+        old_theme_id = obj.theme_id
         if op.get("theme") not in (None, obj.theme_id):
             obj.theme = _load(plan, "theme", op.get("theme"))
             if target == "measure" and obj.goal_id and obj.goal.theme_id != obj.theme_id:
                 obj.goal = None
             obj.save(update_fields=["theme", "goal"] if target == "measure" else ["theme"])
+            # Positions stay dense (0..n-1) in every group, and everything that moves is
+            # named in the change, so a live client replays the log to the same state.
+            _renumber(plan, target, old_theme_id)
             if target == "goal":
-                # Measures tied to the goal follow it, so no measure points across themes.
-                Measure.objects.filter(goal=obj).update(theme=obj.theme)
+                # Measures tied to the goal follow it (appended in their order), so no
+                # measure points across themes.
+                followers = _follow_goal(plan, obj, old_theme_id)
     _move(plan, target, obj, op.get("position"))
-    after = {"position": obj.position}
+    after: dict[str, Any] = {"position": obj.position}
     if target in {"goal", "measure"}:
         after["theme"] = obj.theme_id
+    if target == "measure":
+        after["goal"] = obj.goal_id
+    if followers is not None:
+        after["measures"] = followers
     return _Applied(Change.Kind.MOVE, target, obj.pk, "", before, after)
 
 
+def _renumber(plan: Plan, target: str, theme_id: int | None) -> None:
+    qs = MODELS[target].objects.alive().filter(plan=plan)
+    if theme_id is not None:
+        qs = qs.filter(theme_id=theme_id)
+    rows = qs.order_by("position", "pk").values_list("pk", "position")
+    for index, (pk, position) in enumerate(rows):
+        if position != index:
+            MODELS[target].objects.filter(pk=pk).update(position=index)
+
+
+def _follow_goal(plan: Plan, goal: Goal, old_theme_id: int) -> list[int]:
+    """Move the goal's measures to its new theme, appended in order; return their ids."""
+    measures = Measure.objects.alive().filter(goal=goal).order_by("position", "pk")
+    alive = list(measures.values_list("pk", flat=True))
+    start = Measure.objects.alive().filter(plan=plan, theme_id=goal.theme_id).count()
+    Measure.objects.filter(goal=goal).update(theme=goal.theme)
+    for offset, pk in enumerate(alive):
+        Measure.objects.filter(pk=pk).update(position=start + offset)
+    _renumber(plan, "measure", old_theme_id)
+    return alive
+
+
 def _op_delete(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | None) -> _Applied:
-    if target not in ORDERED:
+    if target not in SOFT_DELETED:
         raise OperationError("invalid", _("Ugyldig operasjon."))
     obj = _load(plan, target, op.get("id"))
     _require_write(access, target, None, None)
     obj.deleted_at = timezone.now()
     obj.save(update_fields=["deleted_at"])
-    _move_close_gap(plan, target, obj)
+    if target in ORDERED:
+        _move_close_gap(plan, target, obj)
     return _Applied(Change.Kind.DELETE, target, obj.pk, "", snapshot(obj), None)
 
 
@@ -717,7 +768,7 @@ def _move_close_gap(plan: Plan, target: str, obj: models.Model) -> None:
 
 
 def _op_restore(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | None) -> _Applied:
-    if target not in ORDERED:
+    if target not in SOFT_DELETED:
         raise OperationError("invalid", _("Ugyldig operasjon."))
     obj = _load(plan, target, op.get("id"), alive=False)
     if obj.deleted_at is None:
@@ -726,8 +777,11 @@ def _op_restore(plan: Plan, access: PlanAccess, target: str, op: dict, base: int
     if target in {"goal", "measure"} and obj.theme.deleted_at is not None:
         raise OperationError("invalid", _("Gjenopprett hovedtemaet først."))
     obj.deleted_at = None
-    obj.position = len(_siblings(plan, target, obj))
-    obj.save(update_fields=["deleted_at", "position"])
+    update_fields = ["deleted_at"]
+    if target in ORDERED:
+        obj.position = len(_siblings(plan, target, obj))
+        update_fields.append("position")
+    obj.save(update_fields=update_fields)
     return _Applied(Change.Kind.RESTORE, target, obj.pk, "", None, snapshot(obj))
 
 

@@ -1,0 +1,144 @@
+"""Query filters. Ids are plain integers compared within the plan (never a lookup that
+could tell whether an id exists in another plan); invalid values get 400."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from ipplan.meetings.models import Meeting
+from ipplan.plans.models import AccessLog, Change, Consent, Goal, Measure, Member, Plan
+
+from .base import MAX_ID
+
+
+class IdField(forms.IntegerField):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(filters.NumberFilter):
+    field_class = IdField
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_ID})
+class RevisionFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class PlanFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Plan.Status.choices)
+    coordinator = IdFilter(field_name="coordinator_id", help_text="Coordinator's user id.")
+    mine = filters.BooleanFilter(
+        method="filter_mine", help_text="true: only plans you coordinate."
+    )
+
+    class Meta:
+        model = Plan
+        fields = ["status", "coordinator", "mine"]
+
+    def filter_mine(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        mine = Q(coordinator=self.request.user)
+        return queryset.filter(mine) if value else queryset.exclude(mine)
+
+
+def _active_q(day: object) -> Q:
+    return Q(active_from__lte=day) & (Q(active_to__isnull=True) | Q(active_to__gte=day))
+
+
+class MemberFilter(filters.FilterSet):
+    role = filters.ChoiceFilter(choices=Member.Role.choices)
+    access = filters.ChoiceFilter(choices=Member.Access.choices)
+    active = filters.BooleanFilter(method="filter_active", help_text="Active today.")
+
+    class Meta:
+        model = Member
+        fields = ["role", "access", "active"]
+
+    def filter_active(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        q = _active_q(timezone.localdate())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+
+class ConsentFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=Consent.Kind.choices)
+    valid = filters.BooleanFilter(method="filter_valid", help_text="Valid today.")
+
+    class Meta:
+        model = Consent
+        fields = ["kind", "valid"]
+
+    def filter_valid(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        q = Consent.valid_q(timezone.localdate())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+
+class GoalFilter(filters.FilterSet):
+    theme = IdFilter(field_name="theme_id")
+    level = filters.ChoiceFilter(choices=Goal.Level.choices)
+    status = filters.ChoiceFilter(choices=Goal.Status.choices)
+
+    class Meta:
+        model = Goal
+        fields = ["theme", "level", "status"]
+
+
+class MeasureFilter(filters.FilterSet):
+    theme = IdFilter(field_name="theme_id")
+    goal = IdFilter(field_name="goal_id")
+    responsible = IdFilter(field_name="responsible_id", help_text="Member id.")
+    status = filters.ChoiceFilter(choices=Measure.Status.choices)
+
+    class Meta:
+        model = Measure
+        fields = ["theme", "goal", "responsible", "status"]
+
+
+class ChangeFilter(filters.FilterSet):
+    since = RevisionFilter(
+        field_name="revision", lookup_expr="gt", help_text="Only revisions after this one."
+    )
+    meeting = IdFilter(field_name="meeting_id")
+    user = IdFilter(field_name="user_id")
+    target_type = filters.CharFilter(max_length=20)
+    target_id = IdFilter()
+    kind = filters.ChoiceFilter(choices=Change.Kind.choices)
+
+    class Meta:
+        model = Change
+        fields = ["since", "meeting", "user", "target_type", "target_id", "kind"]
+
+
+class AccessLogFilter(filters.FilterSet):
+    via = filters.ChoiceFilter(choices=AccessLog.Via.choices)
+    user = IdFilter(field_name="user_id")
+
+    class Meta:
+        model = AccessLog
+        fields = ["via", "user"]
+
+
+class MeetingFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Meeting.Status.choices)
+
+    class Meta:
+        model = Meeting
+        fields = ["status"]

@@ -1,0 +1,607 @@
+"""The live plan socket: one per open plan page or meeting room (docs/protocol.md).
+
+The consumer is thin. A frame is size- and rate-checked, parsed and validated
+(ipplan.live.protocol), and handed to the services, which authorise, validate, commit
+and then notify over the channel layer (ids and revisions only). On "plan.changed"
+every socket reads the committed changes it has not sent yet from the database (via a
+small per-process cache) and sends them in revision order; its own ops become acks.
+
+Nothing here is needed for correctness across processes: the database is the only
+shared state. Notifications are at most once, so each socket also re-checks its
+session, its access, the plan revision and its meeting on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import random
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils.translation import gettext as _
+
+from ipplan.live import protocol
+from ipplan.live.notify import plan_group, user_group
+from ipplan.live.protocol import FrameError
+from ipplan.live.snapshot import as_ack_message, as_op_message, change_events
+
+from . import handlers
+from .handlers import OperationError
+
+logger = logging.getLogger(__name__)
+
+SYNC_LIMIT = 2000  # further behind than this, a client gets a snapshot instead of ops
+PRESENCE_REFRESH = 20.0  # seconds between presence keep-alives
+PRESENCE_TTL = 60.0  # a presence entry not refreshed for this long is dropped
+MEETING_RECHECK_EVERY = 5  # re-read the meeting state every n-th timer tick
+REFUSED_WINDOW = 10.0  # seconds in which more than RATE_BURST refused frames close
+FRAME_COST = {"sync": 5, "resync": 10}  # snapshots and ranges cost more than one op
+SNAPSHOT_GAP = 1.0  # seconds between correcting snapshots after refused ops
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def _setting(name: str, default: float) -> float:
+    return getattr(settings, name, default)
+
+
+# ------------------------------------------------------------------- the event cache
+
+
+class EventCache:
+    """Committed changes as protocol events, per (plan, revision), for this process.
+
+    When a change is committed, every socket on the plan in this process is notified
+    at once; with the cache they share one database read instead of one each. It is
+    only a cache: events are immutable once committed, and a miss reads the database.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._events: collections.OrderedDict[tuple[int, int], dict] = collections.OrderedDict()
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _lock(self, plan_id: int) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests): locks are per loop
+            self._loop = loop
+            self._locks = {}
+        if len(self._locks) > 10 * self.size:
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(plan_id, asyncio.Lock())
+
+    async def since(self, plan_id: int, after: int, upto: int | None = None) -> list[dict]:
+        """Events with revision > after (up to `upto` if the cache has them all)."""
+        async with self._lock(plan_id):
+            events: list[dict] = []
+            rev = after + 1
+            while (plan_id, rev) in self._events and len(events) < SYNC_LIMIT:
+                events.append(self._events[(plan_id, rev)])
+                self._events.move_to_end((plan_id, rev))
+                rev += 1
+            if upto is not None and rev > upto:
+                return events
+            fresh = await database_sync_to_async(change_events)(
+                plan_id, rev - 1, SYNC_LIMIT - len(events) + 1
+            )
+            for event in fresh:
+                self._events[(plan_id, event["rev"])] = event
+            while len(self._events) > self.size:
+                self._events.popitem(last=False)
+            return events + fresh
+
+    def clear(self) -> None:
+        self._events.clear()
+
+
+EVENTS = EventCache()
+
+
+# ------------------------------------------------------------------ the rate limiter
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.at = time.monotonic()
+
+    def take(self, cost: float = 1.0) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
+
+
+# ----------------------------------------------------------------------- the consumer
+
+
+class PlanConsumer(AsyncWebsocketConsumer):
+    """ws/plans/<plan_id>/[?meeting=<id>][&since=<rev>]"""
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def connect(self) -> None:
+        self.closed = False
+        self.joined = False
+        self.sent_rev = 0
+        self.send_lock = asyncio.Lock()
+        self.my_ops: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.level: str | None = None
+        self.meeting_id: int | None = None
+        self.attended = False
+        self.last_meeting: Any = ...  # nothing sent yet
+        self.focus: str | None = None
+        self.presence: dict[str, dict[str, Any]] = {}
+        self.names: dict[int, str] = {}
+        self.bucket = TokenBucket(
+            _setting("IPPLAN_LIVE_RATE_PER_SECOND", 50), _setting("IPPLAN_LIVE_RATE_BURST", 200)
+        )
+        self.refused: collections.deque[float] = collections.deque()
+        self.watcher: asyncio.Task | None = None
+        self.snapshot_task: asyncio.Task | None = None
+        self.last_snapshot = 0.0
+        # Accept first, so that refusals reach the client as close codes it can read.
+        await self.accept()
+
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        if not getattr(user, "is_authenticated", False) or session is None:
+            await self.close_with(protocol.CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.user_id = user.pk
+        self.session_key = session.session_key
+        self.plan_id = int(self.scope["url_route"]["kwargs"]["plan_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        meeting = (query.get("meeting") or [""])[0]
+        since = (query.get("since") or [""])[0]
+        if meeting and not _ID.fullmatch(meeting):
+            await self.close_with(protocol.CLOSE_NOT_FOUND)
+            return
+        self.meeting_id = int(meeting) if meeting else None
+
+        try:
+            joined = await database_sync_to_async(handlers.join)(
+                plan_id=self.plan_id, user=user, meeting_id=self.meeting_id
+            )
+        except DatabaseError:
+            logger.warning("live join failed for plan %s", self.plan_id, exc_info=True)
+            await self.close_with(1011)
+            return
+        if joined is None:
+            await self.close_with(protocol.CLOSE_NOT_FOUND)
+            return
+        self.level = joined["you"]["level"]
+        self.names = joined["names"]
+        self.attended = joined["attended"]
+
+        # Subscribe before reading the state, so no change falls between the two.
+        await self.channel_layer.group_add(plan_group(self.plan_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        self.joined = True
+        self.presence[self.channel_name] = self._my_presence()
+
+        async with self.send_lock:
+            if since and _ID.fullmatch(since) and await self._send_since(int(since), joined["you"]):
+                await self._send_meeting(force=True)
+                await self._send_presence()
+            else:
+                await self._send_snapshot_locked()
+        await self._announce_presence(hello=True)
+        self.watcher = asyncio.ensure_future(self._watch())
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        for task in (getattr(self, "watcher", None), getattr(self, "snapshot_task", None)):
+            if task is not None:
+                task.cancel()
+        if getattr(self, "joined", False):
+            try:
+                await self.channel_layer.group_send(
+                    plan_group(self.plan_id),
+                    {"type": "presence.leave", "channel": self.channel_name},
+                )
+                await self.channel_layer.group_discard(plan_group(self.plan_id), self.channel_name)
+                await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+            except Exception:
+                logger.warning("live leave failed for plan %s", self.plan_id, exc_info=True)
+
+    async def close_with(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.close(code=code)
+
+    async def send_message(self, message: dict[str, Any]) -> None:
+        if not self.closed:
+            await self.send(
+                text_data=json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+            )
+
+    # ------------------------------------------------------------ client frames
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed or not self.joined:
+            return
+        try:
+            await self._receive(text_data, bytes_data)
+        except Exception:
+            # Never let a frame take the socket down with an unhandled exception.
+            logger.exception("live frame failed on plan %s", self.plan_id)
+            await self.send_error(None, "unavailable", _("Something went wrong; try again."))
+
+    async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        limit = _setting("IPPLAN_LIVE_MAX_FRAME_BYTES", 256 * 1024)
+        size = len(bytes_data) if bytes_data is not None else len(text_data or "")
+        if size > limit or (
+            text_data is not None and size * 4 > limit and len(text_data.encode()) > limit
+        ):
+            await self.close_with(protocol.CLOSE_TOO_LARGE)
+            return
+        if text_data is None:
+            await self.send_error(None, "bad_frame", _("Send text frames with JSON messages."))
+            return
+        kind_hint = _peek_type(text_data)
+        if not self.bucket.take(FRAME_COST.get(kind_hint, 1)):
+            await self._refuse(text_data)
+            return
+        try:
+            message = protocol.parse_client_frame(text_data)
+        except FrameError as exc:
+            await self.send_error(exc.op_id, "bad_frame", _("The message was not understood."))
+            return
+        handler = getattr(self, f"on_{message['type']}")
+        await handler(message)
+
+    async def _refuse(self, text_data: str) -> None:
+        now = time.monotonic()
+        self.refused.append(now)
+        while self.refused and self.refused[0] < now - REFUSED_WINDOW:
+            self.refused.popleft()
+        if len(self.refused) > _setting("IPPLAN_LIVE_RATE_BURST", 200):
+            await self.close_with(protocol.CLOSE_RATE_LIMITED)
+            return
+        await self.send_error(
+            _peek_op_id(text_data), "rate_limited", _("Too many messages; slow down and resend.")
+        )
+
+    async def send_error(
+        self, op_id: str | None, code: str, message: str, field: str | None = None
+    ) -> None:
+        await self.send_message(
+            {"type": "error", "op_id": op_id, "code": code, "message": message, "field": field}
+        )
+
+    async def on_ping(self, message: dict) -> None:
+        await self.send_message({"type": "pong"})
+
+    async def on_op(self, message: dict) -> None:
+        op_id = message["op_id"]
+        self.my_ops[op_id] = None
+        while len(self.my_ops) > 1000:
+            self.my_ops.popitem(last=False)
+        try:
+            result = await database_sync_to_async(handlers.apply_op)(
+                plan_id=self.plan_id,
+                user=self.user,
+                op=message["op"],
+                op_id=op_id,
+                base_rev=message["base_rev"],
+                meeting_id=self.meeting_id,
+            )
+        except OperationError as exc:
+            await self.send_error(op_id, exc.code, exc.message, exc.field)
+            if exc.code not in {"conflict", "unavailable"}:
+                # Put the sender's view right: the truth, at a revision it can follow.
+                await self.owe_snapshot()
+            return
+        except DatabaseError:
+            logger.warning("live op failed on plan %s", self.plan_id, exc_info=True)
+            await self.send_error(op_id, "unavailable", _("The change was not saved; resend it."))
+            return
+        revision, duplicate = result
+        if duplicate and revision <= self.sent_rev:
+            # Already sent to this socket (as an op, or an ack the client lost).
+            events = await EVENTS.since(self.plan_id, revision - 1, revision)
+            if events and events[0]["rev"] == revision:
+                await self.send_message(as_ack_message(events[0]))
+            return
+        await self.send_pending(upto=revision)
+
+    async def on_sync(self, message: dict) -> None:
+        async with self.send_lock:
+            if not await self._send_since(message["since"], None):
+                await self._send_snapshot_locked()
+
+    async def on_resync(self, message: dict) -> None:
+        await self.send_snapshot()
+
+    async def on_presence(self, message: dict) -> None:
+        self.focus = message["focus"]
+        self.presence[self.channel_name] = self._my_presence()
+        await self._send_presence()
+        await self._announce_presence()
+
+    async def on_meeting(self, message: dict) -> None:
+        request_id = message.get("request_id")
+        if self.meeting_id is None:
+            await self.send_error(
+                request_id, "invalid", _("Open the meeting room to lead the meeting.")
+            )
+            return
+        try:
+            await database_sync_to_async(handlers.meeting_action)(
+                meeting_id=self.meeting_id, user=self.user, message=message
+            )
+        except OperationError as exc:
+            await self.send_error(request_id, exc.code, exc.message, exc.field)
+            return
+        except DatabaseError:
+            logger.warning("live meeting action failed on plan %s", self.plan_id, exc_info=True)
+            await self.send_error(request_id, "unavailable", _("Not saved; try again."))
+            return
+        await self._send_meeting()
+
+    # ----------------------------------------------------------- group messages
+
+    async def plan_changed(self, message: dict) -> None:
+        if message.get("rev", 0) > self.sent_rev:
+            await self._guard(self.send_pending(upto=message.get("rev")))
+
+    async def plan_access(self, message: dict) -> None:
+        await self._guard(self.recheck())
+
+    async def meeting_changed(self, message: dict) -> None:
+        if self.meeting_id is None or message.get("meeting") == self.meeting_id:
+            await self._guard(self._send_meeting())
+
+    async def user_session(self, message: dict) -> None:
+        await self._guard(self.recheck())
+
+    async def presence_update(self, message: dict) -> None:
+        channel = message.get("channel")
+        if not isinstance(channel, str) or channel == self.channel_name:
+            return
+        user_id = message.get("user")
+        if user_id not in self.names:
+            name = await database_sync_to_async(handlers.user_name)(user_id)
+            if name is None:
+                return
+            self.names[user_id] = name
+        entry = {"id": user_id, "focus": message.get("focus"), "at": time.monotonic()}
+        previous = self.presence.get(channel)
+        self.presence[channel] = entry
+        if message.get("hello"):
+            # A newcomer: tell it where we are, directly.
+            await self.channel_layer.send(channel, self._presence_message())
+        if previous is None or previous["focus"] != entry["focus"]:
+            await self._send_presence()
+
+    async def presence_leave(self, message: dict) -> None:
+        if self.presence.pop(message.get("channel"), None) is not None:
+            await self._send_presence()
+
+    async def _guard(self, coroutine: Any) -> None:
+        try:
+            await coroutine
+        except Exception:
+            logger.exception("live notification failed on plan %s", self.plan_id)
+
+    # ------------------------------------------------------------------ sending
+
+    async def send_pending(self, upto: int | None = None) -> None:
+        """Send every committed change after sent_rev, in order, exactly once each."""
+        async with self.send_lock:
+            await self._send_pending_locked(upto)
+
+    async def _send_pending_locked(self, upto: int | None = None) -> None:
+        if self.closed:
+            return
+        events = await EVENTS.since(self.plan_id, self.sent_rev, upto)
+        if not events:
+            return
+        if any(_touches_access(e) for e in events) and not await self.recheck(locked=True):
+            return  # closed: this user may no longer see what follows
+        for event in events:
+            if event["rev"] != self.sent_rev + 1:
+                break  # never send out of order; the next notification or tick goes on
+            await self.send_message(self._for_me(event))
+            self.sent_rev = event["rev"]
+
+    def _for_me(self, event: dict) -> dict:
+        if event["op_id"] in self.my_ops:
+            return as_ack_message(event)
+        return as_op_message(event)
+
+    async def _send_since(self, since: int, you: dict | None) -> bool:
+        """Reply with the changes after `since`; False if a snapshot is needed."""
+        revision = await database_sync_to_async(handlers.plan_revision)(self.plan_id)
+        if revision is None or since > revision or revision - since > SYNC_LIMIT:
+            return False
+        events = await EVENTS.since(self.plan_id, since)
+        events = [e for e in events if e["rev"] <= max(revision, self.sent_rev)]
+        if any(e["rev"] != since + i + 1 for i, e in enumerate(events)):
+            return False
+        if you is not None:
+            await self.send_message({"type": "you", "you": you})
+        last = events[-1]["rev"] if events else since
+        await self.send_message(
+            {"type": "ops", "since": since, "rev": last, "ops": [self._for_me(e) for e in events]}
+        )
+        self.sent_rev = last
+        return True
+
+    async def send_snapshot(self) -> None:
+        async with self.send_lock:
+            await self._send_snapshot_locked()
+
+    async def owe_snapshot(self) -> None:
+        """A correcting snapshot after a refused op: at once, but at most one per
+        SNAPSHOT_GAP seconds, so a stream of bad ops cannot turn into a stream of
+        full-plan reads."""
+        wait = self.last_snapshot + SNAPSHOT_GAP - time.monotonic()
+        if wait <= 0:
+            await self.send_snapshot()
+        elif self.snapshot_task is None or self.snapshot_task.done():
+            self.snapshot_task = asyncio.ensure_future(self._snapshot_later(wait))
+
+    async def _snapshot_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        await self._guard(self.send_snapshot())
+
+    async def _send_snapshot_locked(self) -> None:
+        data = await database_sync_to_async(handlers.snapshot)(
+            plan_id=self.plan_id, user=self.user, meeting_id=self.meeting_id
+        )
+        if data is None:
+            await self.close_with(protocol.CLOSE_FORBIDDEN)
+            return
+        self.level = data["you"]["level"]
+        self.last_meeting = data["meeting"]
+        await self.send_message(
+            {
+                "type": "snapshot",
+                "rev": data["rev"],
+                "plan": data["plan"],
+                "meeting": data["meeting"],
+                "you": data["you"],
+                "presence": self._presence_list(),
+            }
+        )
+        self.sent_rev = data["rev"]
+        self.last_snapshot = time.monotonic()
+
+    async def _send_meeting(self, force: bool = False) -> None:
+        state, attended = await database_sync_to_async(handlers.meeting_for_socket)(
+            plan_id=self.plan_id,
+            user=self.user,
+            meeting_id=self.meeting_id,
+            attended=self.attended,
+        )
+        self.attended = attended
+        if force or state != self.last_meeting:
+            self.last_meeting = state
+            await self.send_message({"type": "meeting", "meeting": state})
+
+    # ----------------------------------------------------------------- presence
+
+    def _my_presence(self) -> dict[str, Any]:
+        self.names.setdefault(self.user_id, handlers.display_name(self.user))
+        return {"id": self.user_id, "focus": self.focus, "at": time.monotonic()}
+
+    def _presence_message(self, hello: bool = False) -> dict[str, Any]:
+        # Only ids travel over the channel layer; receivers look the name up.
+        return {
+            "type": "presence.update",
+            "channel": self.channel_name,
+            "user": self.user_id,
+            "focus": self.focus,
+            "hello": hello,
+        }
+
+    async def _announce_presence(self, hello: bool = False) -> None:
+        await self.channel_layer.group_send(plan_group(self.plan_id), self._presence_message(hello))
+
+    def _presence_list(self) -> list[dict[str, Any]]:
+        users: dict[int, dict[str, Any]] = {}
+        for entry in sorted(self.presence.values(), key=lambda e: e["at"]):
+            name = self.names.get(entry["id"])
+            if name is None:
+                continue
+            current = users.get(entry["id"])
+            if current is None or entry["focus"] is not None or current["focus"] is None:
+                users[entry["id"]] = {"id": entry["id"], "name": name, "focus": entry["focus"]}
+        return sorted(users.values(), key=lambda u: (u["name"], u["id"]))
+
+    async def _send_presence(self) -> None:
+        await self.send_message({"type": "presence", "users": self._presence_list()})
+
+    # -------------------------------------------------------------- the watcher
+
+    async def recheck(self, locked: bool = False) -> bool:
+        """Session, account and plan access, fresh from the database. Closes the socket
+        (4401 session ended, 4403 access removed) and returns False if it must go."""
+        if self.closed:
+            return False
+        verdict = await database_sync_to_async(handlers.recheck)(
+            session_key=self.session_key, user_id=self.user_id, plan_id=self.plan_id
+        )
+        if verdict["close"] is not None:
+            await self.close_with(verdict["close"])
+            return False
+        self.user = verdict["user"]
+        you = verdict["you"]
+        if you["level"] != self.level:
+            self.level = you["level"]
+            await self.send_message({"type": "you", "you": you})
+        if verdict["rev"] > self.sent_rev and not locked:
+            # A plan.changed notification was lost: catch up now.
+            await self.send_pending()
+        return True
+
+    async def _watch(self) -> None:
+        interval = float(_setting("IPPLAN_LIVE_RECHECK_SECONDS", 2.0))
+        await asyncio.sleep(random.uniform(0, interval))  # spread the sockets' checks
+        tick = 0
+        last_refresh = time.monotonic()
+        while not self.closed:
+            tick += 1
+            try:
+                if not await self.recheck():
+                    return
+                if tick % MEETING_RECHECK_EVERY == 0:
+                    await self._send_meeting()
+                now = time.monotonic()
+                if now - last_refresh > PRESENCE_REFRESH:
+                    last_refresh = now
+                    self.presence[self.channel_name] = self._my_presence()
+                    await self._announce_presence()
+                    stale = [
+                        channel
+                        for channel, entry in self.presence.items()
+                        if now - entry["at"] > PRESENCE_TTL and channel != self.channel_name
+                    ]
+                    for channel in stale:
+                        del self.presence[channel]
+                    if stale:
+                        await self._send_presence()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("live recheck failed on plan %s", self.plan_id, exc_info=True)
+            await asyncio.sleep(interval)
+
+
+def _touches_access(event: dict) -> bool:
+    op = event["op"]
+    return op["target"] in {"member", "consent"} or (
+        op["target"] == "plan" and op.get("field") in {"coordinator", "status"}
+    )
+
+
+_TYPE_RE = re.compile(r'"type"\s*:\s*"([a-z]{1,10})"')
+_OP_ID_RE = re.compile(r'"op_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+
+
+def _peek_type(text: str) -> str | None:
+    """A cheap guess at the message type, to price a frame before parsing it."""
+    match = _TYPE_RE.search(text[:200])
+    return match.group(1) if match else None
+
+
+def _peek_op_id(text: str) -> str | None:
+    match = _OP_ID_RE.search(text[:400])
+    return match.group(1) if match else None

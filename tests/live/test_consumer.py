@@ -1,0 +1,265 @@
+"""The live socket, through the real ASGI router: join, edit, broadcast, catch up."""
+
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+
+from ipplan.live.snapshot import plan_snapshot
+from ipplan.plans import services
+from ipplan.plans.models import AccessLog, Change, Goal, Plan, Theme
+from tests.live.conftest import text_op
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def op_id() -> str:
+    return uuid.uuid4().hex
+
+
+@database_sync_to_async
+def db(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+def _goal(plan):
+    return Goal.objects.get(plan=plan)
+
+
+async def test_joining_sends_a_snapshot_of_the_plan_at_its_revision(sockets, plan, coordinator):
+    socket = await sockets.open(coordinator, plan.pk, expect_snapshot=False)
+    snapshot = await socket.expect("snapshot")
+    goal = await db(_goal, plan)
+    assert snapshot["rev"] == plan.revision
+    assert [g["text"] for g in snapshot["plan"]["goals"]] == [goal.text]
+    assert [t["title"] for t in snapshot["plan"]["themes"]][:2] == ["Bolig", "Meningsfull aktivitet"]
+    assert {m["name"] for m in snapshot["plan"]["members"]} >= {"Kari Koordinator", "Nils NAV"}
+    assert snapshot["you"]["level"] == "manage" and snapshot["you"]["can_edit"] is True
+    assert snapshot["meeting"] is None
+    assert snapshot["presence"] == [{"id": coordinator.pk, "name": "Kari Koordinator", "focus": None}]
+    # The snapshot is exactly what a fresh read gives.
+    assert (snapshot["rev"], snapshot["plan"]) == await db(plan_snapshot, plan.pk)
+
+
+async def test_joining_writes_one_access_log_entry(sockets, plan, reader):
+    before = await db(lambda: AccessLog.objects.filter(plan=plan, user=reader, via="live").count())
+    await sockets.open(reader, plan.pk)
+    after = await db(lambda: AccessLog.objects.filter(plan=plan, user=reader, via="live").count())
+    assert after == before + 1
+
+
+async def test_an_edit_is_acknowledged_to_its_sender_and_broadcast_to_the_others(
+    sockets, plan, coordinator, specialist
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", ["Min ", 14], plan.revision, the_id))
+    ack = await kari.expect("ack")
+    assert ack["op_id"] == the_id and ack["rev"] == plan.revision + 1
+    assert ack["op"] == {"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": ["Min "]}
+    seen = await siv.expect("op")
+    assert seen["rev"] == ack["rev"] and seen["op_id"] == the_id and seen["op"] == ack["op"]
+    assert seen["user"] == {"id": coordinator.pk, "name": "Kari Koordinator"}
+    # Committed before anyone saw it, attributed to the user.
+    change = await db(Change.objects.get, plan=plan, revision=ack["rev"])
+    assert (change.user_id, change.via, change.op_id) == (coordinator.pk, "live", the_id)
+    assert (await db(Goal.objects.get, pk=goal.pk)).text == "Min Egen leilighet"
+
+
+async def test_concurrent_typing_in_one_field_keeps_every_character(
+    sockets, plan, coordinator, specialist
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    base = plan.revision
+    # Both typed on the same revision, without seeing each other's edit.
+    await kari.send(text_op(goal.pk, "goal", "text", ["Min ", 14], base, op_id()))
+    await siv.send(text_op(goal.pk, "goal", "text", [14, " i byen"], base, op_id()))
+    for socket in (kari, siv):
+        kinds = [m["type"] for m in await socket.until_rev(base + 2)]
+        assert sorted(kinds) == ["ack", "op"]
+    assert (await db(Goal.objects.get, pk=goal.pk)).text == "Min Egen leilighet i byen"
+
+
+async def test_structural_edits_get_the_new_id_in_the_ack(sockets, plan, coordinator):
+    kari = await sockets.open(coordinator, plan.pk)
+    theme = await db(Theme.objects.filter(plan=plan).order_by("position").first)
+    await kari.send(
+        {
+            "type": "op",
+            "op_id": op_id(),
+            "base_rev": plan.revision,
+            "op": {
+                "type": "create",
+                "target": "goal",
+                "values": {
+                    "theme": theme.pk,
+                    "level": "sub",
+                    "text": "Betale husleie",
+                    "success_criterion": "Ingen purringer",
+                    "evaluation_date": str(plan.period_start),
+                    "position": 0,
+                },
+            },
+        }
+    )
+    ack = await kari.expect("ack")
+    new_id = ack["result"]["id"]
+    assert ack["op"]["values"]["id"] == new_id and ack["op"]["values"]["position"] == 0
+    assert await db(Goal.objects.filter(pk=new_id, plan=plan).exists)
+
+
+async def test_a_form_edit_appears_live(sockets, plan, coordinator, specialist):
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    await db(
+        services.object_update,
+        plan_id=plan.pk,
+        user=coordinator,
+        target="goal",
+        target_id=goal.pk,
+        values={"status": "achieved"},
+    )
+    seen = await siv.expect("op")
+    assert seen["op"] == {
+        "type": "set",
+        "target": "goal",
+        "id": goal.pk,
+        "field": "status",
+        "value": "achieved",
+    }
+    assert seen["meeting"] is None
+
+
+async def test_a_resent_op_is_applied_exactly_once(sockets, plan, coordinator):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    frame = text_op(goal.pk, "goal", "text", [14, "!"], plan.revision, op_id())
+    await kari.send(frame)
+    first = await kari.expect("ack")
+    await kari.send(frame)
+    again = await kari.expect("ack")
+    assert again["rev"] == first["rev"] and again["op_id"] == first["op_id"]
+    assert (await db(Goal.objects.get, pk=goal.pk)).text == "Egen leilighet!"
+    assert await db(Change.objects.filter(plan=plan, op_id=frame["op_id"]).count) == 1
+
+
+async def test_a_resend_after_reconnect_is_applied_once_and_caught_up(
+    sockets, plan, coordinator, specialist
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    frame = text_op(goal.pk, "goal", "text", [14, "!"], plan.revision, op_id())
+    await kari.send(frame)
+    await kari.expect("ack")
+    await kari.close()  # the ack was "lost" with the connection
+    await db(
+        services.object_update,
+        plan_id=plan.pk,
+        user=specialist,
+        target="goal",
+        target_id=goal.pk,
+        values={"status": "achieved"},
+    )
+    again = await sockets.open(coordinator, plan.pk, since=plan.revision, expect_snapshot=False)
+    you = await again.expect("you")
+    assert you["you"]["level"] == "manage"
+    ops = await again.expect("ops")
+    assert ops["since"] == plan.revision and ops["rev"] == plan.revision + 2
+    assert [o["rev"] for o in ops["ops"]] == [plan.revision + 1, plan.revision + 2]
+    assert ops["ops"][0]["op_id"] == frame["op_id"]  # the client's own: counts as its ack
+    await again.send(frame)
+    ack = await again.expect("ack")
+    assert ack["rev"] == plan.revision + 1
+    assert (await db(Goal.objects.get, pk=goal.pk)).text == "Egen leilighet!"
+
+
+async def test_a_client_that_missed_revisions_catches_up_with_sync(sockets, plan, coordinator):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    for status in ("achieved", "revised"):
+        await db(
+            services.object_update,
+            plan_id=plan.pk,
+            user=coordinator,
+            target="goal",
+            target_id=goal.pk,
+            values={"status": status},
+        )
+    await kari.expect("op", rev=plan.revision + 2)
+    # Pretend the client lost both (a gap on its side): it asks from its last revision.
+    await kari.send({"type": "sync", "since": plan.revision})
+    reply = await kari.expect("ops")
+    assert [o["op"]["value"] for o in reply["ops"]] == ["achieved", "revised"]
+    assert reply["rev"] == plan.revision + 2
+
+
+async def test_sync_from_an_impossible_revision_gets_a_snapshot(sockets, plan, coordinator):
+    kari = await sockets.open(coordinator, plan.pk)
+    await kari.send({"type": "sync", "since": plan.revision + 100})
+    snapshot = await kari.expect("snapshot")
+    assert snapshot["rev"] == plan.revision
+
+
+async def test_each_socket_gets_every_revision_once_and_in_order(
+    sockets, plan, coordinator, specialist
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    for i in range(10):
+        who = kari if i % 2 else siv
+        await who.send(text_op(goal.pk, "goal", "text", ["x", 14], plan.revision, op_id()))
+    final = plan.revision + 10
+    for socket in (kari, siv):
+        revs = [m["rev"] for m in await socket.until_rev(final)]
+        assert revs == list(range(plan.revision + 1, final + 1))
+        assert sum(m["type"] == "ack" for m in socket.received) == 5
+    assert (await db(Goal.objects.get, pk=goal.pk)).text == "x" * 10 + "Egen leilighet"
+
+
+async def test_ping_gets_pong(sockets, plan, reader):
+    frida = await sockets.open(reader, plan.pk)
+    await frida.send({"type": "ping"})
+    assert (await frida.expect("pong")) == {"type": "pong"}
+
+
+async def test_presence_is_shared_and_goes_when_the_socket_closes(
+    sockets, plan, coordinator, specialist
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    await kari.expect("presence", users=[
+        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
+        {"id": specialist.pk, "name": "Siv Spesialist", "focus": None},
+    ])
+    await siv.send({"type": "presence", "focus": f"goal:{goal.pk}:text"})
+    await kari.expect("presence", users=[
+        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
+        {"id": specialist.pk, "name": "Siv Spesialist", "focus": f"goal:{goal.pk}:text"},
+    ])
+    await siv.close()
+    await kari.expect("presence", users=[
+        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
+    ])
+
+
+async def test_a_closed_plan_reports_read_only_access(sockets, plan, coordinator, specialist):
+    siv = await sockets.open(specialist, plan.pk)
+    assert siv.received[0]["you"]["can_edit"] is True
+    await db(
+        services.apply_operation,
+        plan_id=plan.pk,
+        user=coordinator,
+        op={"type": "set", "target": "plan", "id": plan.pk, "field": "status", "value": "closed"},
+    )
+    await siv.expect("op")
+    # The level stays "edit", but a closed plan is read-only: the snapshot/you says so.
+    await siv.send({"type": "resync"})
+    snapshot = await siv.expect("snapshot")
+    assert snapshot["you"]["can_edit"] is False
+    assert snapshot["plan"]["status"] == Plan.Status.CLOSED
