@@ -245,6 +245,10 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "ipplan.plans.models.Goal.Status",
         "MeasureStatusEnum": "ipplan.plans.models.Measure.Status",
         "MeetingStatusEnum": "ipplan.meetings.models.Meeting.Status",
+        "ConsentKindEnum": "ipplan.plans.models.Consent.Kind",
+        "ChangeKindEnum": "ipplan.plans.models.Change.Kind",
+        "GoalLevelEnum": "ipplan.plans.models.Goal.Level",
+        "AccessLevelEnum": ["read", "comment", "edit", "manage"],
     },
 }
 

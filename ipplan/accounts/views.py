@@ -28,9 +28,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
-from django_otp import devices_for_user
+from django_otp import devices_for_user, verify_token
 from django_otp import login as otp_login
-from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .forms import TokenForm
@@ -41,7 +40,9 @@ DEVICE_NAME = "Authenticator"
 
 
 def lockout_response(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
 ) -> HttpResponse:
     """The page shown while a username/address pair is locked out (AXES_LOCKOUT_CALLABLE)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
@@ -178,7 +179,9 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
                 request, _("Two-step sign-in is on. You will be asked for a code when you sign in.")
             )
             return redirect("otp-setup")
-        form.add_error("token", _("The code is wrong or has expired. Check the time on your phone."))
+        form.add_error(
+            "token", _("The code is wrong or has expired. Check the time on your phone.")
+        )
     return render(
         request,
         "accounts/otp_setup.html",

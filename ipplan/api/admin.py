@@ -74,7 +74,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # (messages may travel in a cookie).
         request._issued_token_secret = secret  # type: ignore[attr-defined]
 
-    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None) -> Any:
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None
+    ) -> Any:
         secret = getattr(request, "_issued_token_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)

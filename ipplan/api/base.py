@@ -83,9 +83,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {
-            api_settings.NON_FIELD_ERRORS_KEY: exc.detail
-        }
+        errors = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
+        )
         response.data = {"detail": str(_("Invalid input.")), "code": "invalid", "errors": errors}
         return response
     detail = getattr(exc, "detail", None)
@@ -254,13 +256,7 @@ class PlanScopedMixin(ApiViewMixin):
                     self.revision = current
                     raise PreconditionFailed(current)
                 result = action()
-                self.revision = Plan.objects.values_list("revision", flat=True).get(
-                    pk=self.plan.pk
-                )
+                self.revision = Plan.objects.values_list("revision", flat=True).get(pk=self.plan.pk)
                 return result
         except OperationError as exc:
             raise api_error(exc) from exc
-
-    def refresh_access(self) -> PlanAccess:
-        """Access as it is now (after a write that may have changed it)."""
-        return plan_access(self.request.user, Plan.objects.select_related("person").get(pk=self.plan.pk))

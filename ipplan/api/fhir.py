@@ -128,9 +128,7 @@ class BundleBuilder:
             .select_related("user", "organisation")
             .order_by("active_from", "pk")
         )
-        self.kin_user_ids = {
-            m.user_id for m in self.members if m.role == Member.Role.NEXT_OF_KIN
-        }
+        self.kin_user_ids = {m.user_id for m in self.members if m.role == Member.Role.NEXT_OF_KIN}
         self.goal_refs: dict[int, dict[str, str]] = {}
         self.task_refs: dict[int, dict[str, str]] = {}
         self.consent_refs: dict[int, dict[str, str]] = {}
@@ -226,7 +224,9 @@ class BundleBuilder:
         return {"reference": self.urn("CareTeam", self.plan.pk), "display": _("Responsible group")}
 
     def build_careteam(self) -> None:
-        roles = _LocalSystem("member-role", _("Role in the responsible group"), _choices(Member.Role))
+        roles = _LocalSystem(
+            "member-role", _("Role in the responsible group"), _choices(Member.Role)
+        )
         participants = []
         for member in self.members:
             who = self.user_ref(member.user)
@@ -236,9 +236,7 @@ class BundleBuilder:
             participants.append(
                 {
                     "role": {
-                        "coding": [
-                            self.coding(roles, member.role, member.get_role_display())
-                        ],
+                        "coding": [self.coding(roles, member.role, member.get_role_display())],
                         "text": member.service or member.get_role_display(),
                     },
                     "member": who,
@@ -368,9 +366,7 @@ class BundleBuilder:
                     },
                     "owner": owner,
                     "reason": [{"reference": goal_ref}] if goal_ref else [],
-                    "note": [
-                        {"text": f"{label}: {text}"} for label, text in notes if text.strip()
-                    ],
+                    "note": [{"text": f"{label}: {text}"} for label, text in notes if text.strip()],
                 },
             )
             self.task_refs[measure.pk] = {"reference": urn, "display": measure.description[:200]}
@@ -409,7 +405,10 @@ class BundleBuilder:
                     "decision": "permit",
                 },
             )
-            self.consent_refs[consent.pk] = {"reference": urn, "display": consent.get_kind_display()}
+            self.consent_refs[consent.pk] = {
+                "reference": urn,
+                "display": consent.get_kind_display(),
+            }
 
     def build_careplan(self) -> None:
         plan = self.plan
@@ -525,7 +524,9 @@ class BundleBuilder:
                     "status": "active",
                     "content": "complete",
                     "caseSensitive": True,
-                    "concept": [{"code": code, "display": label} for code, label in system.concepts],
+                    "concept": [
+                        {"code": code, "display": label} for code, label in system.concepts
+                    ],
                 },
             )
 

@@ -7,7 +7,6 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from ipplan.meetings.models import Meeting
@@ -41,9 +40,7 @@ class RevisionFilter(filters.NumberFilter):
 class PlanFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Plan.Status.choices)
     coordinator = IdFilter(field_name="coordinator_id", help_text="Coordinator's user id.")
-    mine = filters.BooleanFilter(
-        method="filter_mine", help_text="true: only plans you coordinate."
-    )
+    mine = filters.BooleanFilter(method="filter_mine", help_text="true: only plans you coordinate.")
 
     class Meta:
         model = Plan

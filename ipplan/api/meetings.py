@@ -23,7 +23,7 @@ from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from . import filters
 from . import serializers as s
 from .base import parse_id
-from .views import PlanContentViewSet
+from .views import ListMixin, PlanContentViewSet, RetrieveMixin
 
 
 @extend_schema_view(
@@ -42,7 +42,7 @@ from .views import PlanContentViewSet
         summary="Remove an entry from the attendee list (coordinator)", tags=["meetings"]
     ),
 )
-class MeetingViewSet(PlanContentViewSet):
+class MeetingViewSet(ListMixin, RetrieveMixin, PlanContentViewSet):
     model = Meeting
     serializer_class = s.MeetingSerializer
     filterset_class = filters.MeetingFilter
@@ -57,9 +57,7 @@ class MeetingViewSet(PlanContentViewSet):
 
     def get_queryset(self) -> QuerySet:
         return (
-            super()
-            .get_queryset()
-            .prefetch_related("items__theme", "attendees__user__organisation")
+            super().get_queryset().prefetch_related("items__theme", "attendees__user__organisation")
         )
 
     def response_serializer(self) -> Any:
@@ -188,7 +186,9 @@ class MeetingViewSet(PlanContentViewSet):
         url_path=r"attendees/(?P<attendee_pk>[^/.]+)",
         url_name="attendee-remove",
     )
-    def attendee_remove(self, request: Request, plan_pk: str, pk: str, attendee_pk: str) -> Response:
+    def attendee_remove(
+        self, request: Request, plan_pk: str, pk: str, attendee_pk: str
+    ) -> Response:
         meeting = self.get_object()
         attendee = Attendee.objects.filter(meeting=meeting, pk=parse_id(attendee_pk)).first()
         if attendee is None:

@@ -25,7 +25,9 @@ class ApiToken(models.Model):
         verbose_name=_("service user"),
         on_delete=models.PROTECT,
         related_name="api_tokens",
-        help_text=_("The token acts as this user: it sees only the plans this user is a member of."),
+        help_text=_(
+            "The token acts as this user: it sees only the plans this user is a member of."
+        ),
     )
     organisation = models.ForeignKey(
         "accounts.Organisation",

@@ -91,7 +91,7 @@ class ApiSchema(AutoSchema):
         return parameters
 
     def _resolve_path_parameters(self, variables: list[str]) -> list[dict[str, Any]]:
-        ids = [v for v in variables if v == "pk" or v.endswith("_pk")]
+        ids = [v for v in variables if v in ("pk", "id") or v.endswith("_pk")]
         others = [v for v in variables if v not in ids]
         parameters = super()._resolve_path_parameters(others) if others else []
         for name in ids:

@@ -214,6 +214,7 @@ MemberCreateSerializer = write_serializer(
         "user": id_field(help_text="The user to add to the responsible group."),
         "role": serializers.ChoiceField(choices=Member.Role.choices),
         "organisation": id_field(required=False, allow_null=True),
+        "active_from": serializers.DateField(required=False, help_text="Default: today."),
     },
 )
 MemberUpdateSerializer = write_serializer("MemberUpdate", "member", creating=False)

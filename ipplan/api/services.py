@@ -14,7 +14,7 @@ from ipplan.accounts.models import Organisation
 
 from .models import ApiToken
 
-TOKEN_PREFIX = "ipp"
+TOKEN_PREFIX = "ipp"  # noqa: S105 (a label, not a secret)
 # Tokens touched more recently than this are not written again: a busy integration
 # would otherwise write a row on every request.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)

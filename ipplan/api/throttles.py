@@ -7,13 +7,16 @@ process the same cache (e.g. Redis) in production, or each process counts on its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
-from rest_framework.views import APIView
 
 from .models import ApiToken
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
+    from rest_framework.request import Request
 
 
 class _RateFromSettings:
@@ -35,7 +38,7 @@ class SessionUserThrottle(_RateFromSettings, UserRateThrottle):
 
     scope = "user"
 
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
         if isinstance(request.auth, ApiToken) or not request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
@@ -46,7 +49,7 @@ class TokenThrottle(_RateFromSettings, SimpleRateThrottle):
 
     scope = "token"
 
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
         if not isinstance(request.auth, ApiToken):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}

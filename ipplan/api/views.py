@@ -18,20 +18,30 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ipplan.plans import services
-from ipplan.plans.models import AccessLog, Change, Consent, Goal, Measure, Member, Person, Plan, Theme
+from ipplan.plans.models import (
+    AccessLog,
+    Change,
+    Consent,
+    Goal,
+    Measure,
+    Member,
+    Person,
+    Plan,
+    Theme,
+)
 from ipplan.plans.permissions import plan_access
 from ipplan.plans.services import OperationError
 
 from . import filters
 from . import serializers as s
-from .fhir import plan_bundle
 from .base import PlanScopedMixin, api_error, etag, parse_id, token_of, visible_plans_for
+from .fhir import plan_bundle
 from .schema import ApiSchema
 
 VIA = "api"
@@ -82,13 +92,14 @@ class PlanViewSet(ApiViewSet):
     lookup_url_kwarg = "plan_pk"
     filterset_class = filters.PlanFilter
     serializer_class = s.PlanSerializer
-    request_serializers = {"create": s.PlanCreateSerializer, "partial_update": s.PlanUpdateSerializer}
+    request_serializers = {
+        "create": s.PlanCreateSerializer,
+        "partial_update": s.PlanUpdateSerializer,
+    }
     queryset = Plan.objects.none()
 
     def get_queryset(self) -> QuerySet[Plan]:
-        return visible_plans_for(self.request).select_related(
-            "person", "coordinator__organisation"
-        )
+        return visible_plans_for(self.request).select_related("person", "coordinator__organisation")
 
     def response_serializer(self) -> Any:
         return s.PlanSummarySerializer if self.action == "list" else s.PlanSerializer
@@ -181,9 +192,13 @@ class PlanContentViewSet(ApiViewSet):
     def read(self, pk: int) -> dict[str, Any]:
         return self.serializer_class(self.get_queryset().get(pk=pk)).data
 
+
+class ListMixin:
     def list(self, request: Request, plan_pk: str) -> Response:
         return self.paginated(self.get_queryset())
 
+
+class RetrieveMixin:
     def retrieve(self, request: Request, plan_pk: str, pk: str) -> Response:
         return Response(self.serializer_class(self.get_object()).data)
 
@@ -232,7 +247,11 @@ class OrderedMixin:
         obj = self.get_object()
         self.write(
             lambda: services.object_delete(
-                plan_id=self.plan.pk, user=request.user, target=self.target, target_id=obj.pk, via=VIA
+                plan_id=self.plan.pk,
+                user=request.user,
+                target=self.target,
+                target_id=obj.pk,
+                via=VIA,
             )
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -272,16 +291,16 @@ def _content_docs(noun: str, tag: str, *, ordered: bool = True, writable: bool =
         docs["create"] = extend_schema(summary=f"Add a {noun}", tags=[tag])
         docs["partial_update"] = extend_schema(summary=f"Change a {noun}", tags=[tag])
     if ordered:
-        docs["destroy"] = extend_schema(
-            summary=f"Delete a {noun} (it can be restored)", tags=[tag]
-        )
+        docs["destroy"] = extend_schema(summary=f"Delete a {noun} (it can be restored)", tags=[tag])
         docs["move"] = extend_schema(summary=f"Move a {noun}", tags=[tag])
         docs["restore"] = extend_schema(summary=f"Restore a deleted {noun}", tags=[tag])
     return extend_schema_view(**docs)
 
 
 @_content_docs("main theme", "themes")
-class ThemeViewSet(CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet):
+class ThemeViewSet(
+    ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet
+):
     model = Theme
     target = "theme"
     detail_route = "theme-detail"
@@ -297,7 +316,9 @@ class ThemeViewSet(CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet):
 
 
 @_content_docs("goal", "goals")
-class GoalViewSet(CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet):
+class GoalViewSet(
+    ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet
+):
     model = Goal
     target = "goal"
     detail_route = "goal-detail"
@@ -311,7 +332,9 @@ class GoalViewSet(CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet):
 
 
 @_content_docs("measure", "measures")
-class MeasureViewSet(CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet):
+class MeasureViewSet(
+    ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet
+):
     model = Measure
     target = "measure"
     detail_route = "measure-detail"
@@ -325,7 +348,7 @@ class MeasureViewSet(CreateMixin, UpdateMixin, OrderedMixin, PlanContentViewSet)
 
 
 @_content_docs("member", "members", ordered=False)
-class MemberViewSet(CreateMixin, UpdateMixin, PlanContentViewSet):
+class MemberViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, PlanContentViewSet):
     """The responsible group. Members are never deleted: set active_to to end one."""
 
     model = Member
@@ -351,7 +374,7 @@ class MemberViewSet(CreateMixin, UpdateMixin, PlanContentViewSet):
         tags=["consent"],
     ),
 )
-class ConsentViewSet(PlanContentViewSet):
+class ConsentViewSet(ListMixin, RetrieveMixin, PlanContentViewSet):
     model = Consent
     detail_route = "consent-detail"
     serializer_class = s.ConsentSerializer
@@ -359,8 +382,11 @@ class ConsentViewSet(PlanContentViewSet):
     request_serializers = {"create": s.ConsentCreateSerializer}
 
     def get_queryset(self) -> QuerySet:
-        return super().get_queryset().select_related("recorded_by__organisation").prefetch_related(
-            "members"
+        return (
+            super()
+            .get_queryset()
+            .select_related("recorded_by__organisation")
+            .prefetch_related("members")
         )
 
     def create(self, request: Request, plan_pk: str) -> Response:
@@ -379,9 +405,7 @@ class ConsentViewSet(PlanContentViewSet):
             return self.read(consent.pk)
 
         body = self.write(run)
-        location = reverse(
-            "api:consent-detail", kwargs={"plan_pk": self.plan.pk, "pk": body["id"]}
-        )
+        location = reverse("api:consent-detail", kwargs={"plan_pk": self.plan.pk, "pk": body["id"]})
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @action(detail=True, methods=["post"])
@@ -389,7 +413,9 @@ class ConsentViewSet(PlanContentViewSet):
         consent = self.get_object()
 
         def run() -> dict[str, Any]:
-            services.consent_withdraw(plan_id=self.plan.pk, user=request.user, consent_id=consent.pk)
+            services.consent_withdraw(
+                plan_id=self.plan.pk, user=request.user, consent_id=consent.pk
+            )
             return self.read(consent.pk)
 
         return Response(self.write(run))
@@ -406,7 +432,7 @@ class ConsentViewSet(PlanContentViewSet):
     ),
     retrieve=extend_schema(summary="One change", tags=["history"]),
 )
-class ChangeViewSet(PlanContentViewSet):
+class ChangeViewSet(ListMixin, RetrieveMixin, PlanContentViewSet):
     model = Change
     serializer_class = s.ChangeSerializer
     filterset_class = filters.ChangeFilter

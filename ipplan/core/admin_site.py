@@ -30,9 +30,7 @@ class IpplanAdminSite(admin.AdminSite):
         user = request.user
         if not (user.is_active and user.is_superuser):
             return False
-        if settings.IPPLAN_ADMIN_REQUIRE_OTP and not is_otp_verified(request):
-            return False
-        return True
+        return is_otp_verified(request) or not settings.IPPLAN_ADMIN_REQUIRE_OTP
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if self.has_permission(request):
@@ -48,4 +46,3 @@ class IpplanAdminSite(admin.AdminSite):
             {"needs_otp": needs_otp},
             status=403,
         )
-

@@ -79,12 +79,13 @@ def load_demo(path: Path | None = None) -> DemoResult:
         _groups(data.get("groups", []))
         _theme_templates(data["theme_templates"], result)
         users = _users(data["users"], orgs, data["password"], result)
+        demo_plans = {}
         for spec in data["persons"]:
             plan = _person(spec, users, orgs, result)
             if plan is not None:
-                result.plans.append(plan)
-        if result.plans:
-            _courses(result.plans, users)
+                demo_plans[spec["first_name"].lower()] = plan
+        result.plans = list(demo_plans.values())
+        _courses(demo_plans, users[data["courses_user"]], result)
     return result
 
 
@@ -223,6 +224,7 @@ class _PlanContext:
 def _person(
     spec: dict, users: dict[str, User], orgs: dict[str, Organisation], result: DemoResult
 ) -> Plan | None:
+    """The person's plan in use: created with its content the first time, found after."""
     birth_date = datetime.date.fromisoformat(spec["birth_date"])
     person = Person.objects.filter(
         first_name=spec["first_name"], last_name=spec["last_name"], birth_date=birth_date
@@ -238,10 +240,10 @@ def _person(
         )
         result.count("persons")
     if person.plans.exists():
-        return None
-    plan = _plan(person, spec["plan"], users, orgs)
+        # Someone may have closed it while trying the demo: then it stays closed.
+        return person.plans.exclude(status=Plan.Status.CLOSED).first()
     result.count("plans")
-    return plan
+    return _plan(person, spec["plan"], users, orgs)
 
 
 def _plan(
@@ -583,11 +585,13 @@ def _meeting(ctx: _PlanContext, spec: dict) -> Callable[[], None]:
     return run
 
 
-def _courses(plans: list[Plan], users: dict[str, User]) -> None:
-    """Treatment courses (behandlingsløp) come from the courses app's own seed module."""
+def _courses(plans: dict[str, Plan], user: User, result: DemoResult) -> None:
+    """Treatment courses (behandlingsløp) come from the courses app's own seed module,
+    which is idempotent too, so it runs every time."""
     try:
         from ipplan.courses.seed import load_demo_courses
     except ImportError:
         return
-    for plan in plans:
-        load_demo_courses(plans=[plan], user=User.objects.get(pk=plan.coordinator_id))
+    created = load_demo_courses(plans=plans, user=user)
+    if created:
+        result.count("treatment courses", created)

@@ -31,7 +31,9 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_LOCAL)
 
 
-def datetime_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DateTimeField:
+def datetime_field(
+    label: str, *, required: bool = True, help_text: str = ""
+) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
         required=required,

@@ -9,6 +9,7 @@ never swallowed.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -17,10 +18,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ipplan.plans import services as plan_services
+from ipplan.plans.forms import active_members, member_label
 from ipplan.plans.models import AccessLog, Goal, Measure, Plan, Theme
 from ipplan.plans.permissions import Level, PlanAccess, get_plan_or_404
 from ipplan.plans.services import OperationError
@@ -30,7 +34,9 @@ from .forms import AttendeeForm, CloseForm, DecisionForm, MeetingForm
 from .models import AgendaItem, Attendee, Meeting
 
 
-def _meeting_and_access(request: HttpRequest, pk: int, *, need: Level = Level.READ) -> tuple[Meeting, PlanAccess]:
+def _meeting_and_access(
+    request: HttpRequest, pk: int, *, need: Level = Level.READ
+) -> tuple[Meeting, PlanAccess]:
     """The meeting and the user's access to its plan; 404 for outsiders and unknown ids."""
     plan_id = Meeting.objects.filter(pk=pk).values_list("plan_id", flat=True).first()
     if plan_id is None:
@@ -76,7 +82,9 @@ def meeting_create(request: HttpRequest, plan_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The meeting is scheduled."))
             return redirect("meetings:detail", meeting.pk)
-    plan_services.record_access(user=request.user, plan=plan, via=AccessLog.Via.EDIT, detail="meeting:new")
+    plan_services.record_access(
+        user=request.user, plan=plan, via=AccessLog.Via.EDIT, detail="meeting:new"
+    )
     return render(
         request,
         "meetings/meeting_form.html",
@@ -161,9 +169,14 @@ def room_strings() -> dict[str, str]:
         "reconnecting": _("Reconnecting…"),
         "reconnecting_pending": _("Reconnecting… %(n)s changes waiting"),
         "offline": _("Offline"),
-        "offline_pending": _("Offline – %(n)s changes waiting, they are sent when the connection is back"),
+        "offline_pending": _(
+            "Offline – %(n)s changes waiting, they are sent when the connection is back"
+        ),
         "pending": _("%(n)s changes being saved"),
-        "ended": _("Your session has ended. Log in again to continue; your unsent changes are kept in this tab."),
+        "ended": _(
+            "Your session has ended. Log in again to "
+            "continue; your unsent changes are kept in this tab."
+        ),
         "forbidden": _("You no longer have access to this plan."),
         "back_live": _("Connection restored. All changes are saved."),
         "changed_by": _("%(name)s changed %(field)s"),
@@ -173,7 +186,9 @@ def room_strings() -> dict[str, str]:
         "moved_by": _("%(name)s moved %(what)s"),
         "editing": _("%(names)s is editing"),
         "meeting_moved": _("The meeting moved to the theme %(theme)s"),
-        "meeting_moved_not_following": _("The meeting moved to %(theme)s. You are not following the meeting."),
+        "meeting_moved_not_following": _(
+            "The meeting moved to %(theme)s. You are not following the meeting."
+        ),
         "meeting_started": _("The meeting has started."),
         "meeting_closed": _("The meeting is closed. Changes are no longer part of this meeting."),
         "following": _("Follow the meeting"),
@@ -188,12 +203,23 @@ def room_strings() -> dict[str, str]:
         "undone": _("Undone: %(what)s"),
         "redone": _("Redone: %(what)s"),
         "not_saved_title": _("This text could not be saved"),
-        "not_saved_help": _("Someone changed the field in a way your text could not be merged with. Copy your text and add it again."),
-        "deleted_while_editing": _("%(what)s was removed while you were editing it. Your text is shown below so it is not lost."),
+        "not_saved_help": _(
+            "Someone changed the field in a way your text could "
+            "not be merged with. Copy your text and add it again."
+        ),
+        "deleted_while_editing": _(
+            "%(what)s was removed while you were editing it. Your "
+            "text is shown below so it is not lost."
+        ),
         "confirm_delete_goal": _("Remove this goal? It can be restored from the plan's history."),
-        "confirm_delete_measure": _("Remove this measure? It can be restored from the plan's history."),
+        "confirm_delete_measure": _(
+            "Remove this measure? It can be restored from the plan's history."
+        ),
         "waiting_to_close": _("Waiting until all changes are saved …"),
-        "unsaved_on_close": _("Some changes are not saved yet. Wait until the connection is back before you close the meeting."),
+        "unsaved_on_close": _(
+            "Some changes are not saved yet. Wait until "
+            "the connection is back before you close the meeting."
+        ),
         "no_current": _("The meeting is between themes."),
         "saved": _("Saved"),
         "error_generic": _("The change could not be saved."),
@@ -203,7 +229,23 @@ def room_strings() -> dict[str, str]:
         "new_measure_added": _("Measure added."),
         "new_theme_added": _("Theme added."),
         "none_option": _("– none –"),
-        "restored_pending": _("%(n)s unsent changes from before the page was reloaded are being sent."),
+        "goal_n": _("Goal %(n)s"),
+        "measure_n": _("Measure %(n)s"),
+        "changed_label": _("Changed by %(name)s"),
+        "status_planned": str(Meeting.Status.PLANNED.label),
+        "status_in_progress": str(Meeting.Status.IN_PROGRESS.label),
+        "status_closed": str(Meeting.Status.CLOSED.label),
+        "shown": _("(shown)"),
+        "now": _("now"),
+        "new_theme": _("New theme"),
+        "required": _("Fill in this field."),
+        "not_connected": _("Not connected. Try again when the connection is back."),
+        "copied": _("The text is copied."),
+        "lost_label": _("Your text"),
+        "editing_in": _("%(name)s is in %(field)s"),
+        "restored_pending": _(
+            "%(n)s unsent changes from before the page was reloaded are being sent."
+        ),
     }
 
 
@@ -220,8 +262,20 @@ def meeting_room(request: HttpRequest, pk: int) -> HttpResponse:
     items = _agenda(meeting)
     themes = _alive_themes(plan)
     on_agenda = {item.theme_id for item in items}
-    current_theme = meeting.current_item.theme if meeting.current_item_id else (items[0].theme if items else (themes[0] if themes else None))
-    goals = measures = []
+    by_id = {t.pk: t for t in themes}
+    meeting_theme = meeting.current_item.theme if meeting.current_item_id else None
+    if meeting_theme is not None and meeting_theme.deleted_at is not None:
+        meeting_theme = None
+    current_theme = meeting_theme or next(
+        (by_id[i.theme_id] for i in items if i.theme_id in by_id), themes[0] if themes else None
+    )
+    # ?tema=<id> shows another theme (a link from the agenda; works without scripts).
+    asked = request.GET.get("tema", "")
+    if asked.isdigit() and int(asked) in by_id:
+        current_theme = by_id[int(asked)]
+    following = current_theme is None or meeting_theme is None or current_theme == meeting_theme
+    goals: list[Goal] = []
+    measures: list[Measure] = []
     if current_theme is not None:
         goals = list(Goal.objects.alive().filter(theme=current_theme).order_by("position", "pk"))
         measures = list(
@@ -230,9 +284,8 @@ def meeting_room(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("responsible__user")
             .order_by("position", "pk")
         )
-    from ipplan.plans.forms import active_members, member_label
-
     members = [(m.pk, member_label(m)) for m in active_members(plan)]
+    goal_choices = [(g.pk, Truncator(g.text).chars(60)) for g in goals]
     config: dict[str, Any] = {
         "plan": plan.pk,
         "meeting": meeting.pk,
@@ -243,7 +296,13 @@ def meeting_room(request: HttpRequest, pk: int) -> HttpResponse:
         "canEdit": access.can_edit,
         "detailUrl": reverse("meetings:detail", args=[meeting.pk]),
         "planUrl": plan.get_absolute_url(),
+        "shownTheme": current_theme.pk if current_theme else None,
+        "following": following,
     }
+    default_evaluation = plan.next_evaluation or min(
+        timezone.localdate() + datetime.timedelta(days=90),
+        plan.period_end or datetime.date.max,
+    )
     return render(
         request,
         "meetings/meeting_room.html",
@@ -258,6 +317,8 @@ def meeting_room(request: HttpRequest, pk: int) -> HttpResponse:
             "goals": goals,
             "measures": measures,
             "members": members,
+            "goal_choices": goal_choices,
+            "default_evaluation": default_evaluation,
             "goal_levels": Goal.Level.choices,
             "goal_statuses": Goal.Status.choices,
             "measure_statuses": Measure.Status.choices,
@@ -354,7 +415,10 @@ def attendee_add(request: HttpRequest, pk: int) -> HttpResponse:
         except OperationError as error:
             _fail(request, error)
         else:
-            messages.success(request, _("%(name)s is added to the attendees.") % {"name": form.cleaned_data["name"]})
+            messages.success(
+                request,
+                _("%(name)s is added to the attendees.") % {"name": form.cleaned_data["name"]},
+            )
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -386,7 +450,9 @@ def decision_set(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            services.agenda_decision_set(item_id=item.pk, user=request.user, text=form.cleaned_data["decision"])
+            services.agenda_decision_set(
+                item_id=item.pk, user=request.user, text=form.cleaned_data["decision"]
+            )
         except OperationError as error:
             _fail(request, error)
         else:

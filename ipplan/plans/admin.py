@@ -13,7 +13,18 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import AccessLog, Change, Consent, Goal, Measure, Member, Person, Plan, Theme, ThemeTemplate
+from .models import (
+    AccessLog,
+    Change,
+    Consent,
+    Goal,
+    Measure,
+    Member,
+    Person,
+    Plan,
+    Theme,
+    ThemeTemplate,
+)
 
 admin.site.site_header = _("ipplan administration")
 admin.site.site_title = _("ipplan administration")
@@ -60,7 +71,11 @@ class PlanDataAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
-        obj = getattr(response, "context_data", {}).get("original") if response.status_code == 200 else None
+        obj = (
+            getattr(response, "context_data", {}).get("original")
+            if response.status_code == 200
+            else None
+        )
         if obj is not None:
             services.record_access(
                 user=request.user, plan=self.plan_of(obj), via=AccessLog.Via.PAGE, detail="admin"

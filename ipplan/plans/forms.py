@@ -88,7 +88,11 @@ class LooseChoiceField(forms.ChoiceField):
         try:
             int(value)
         except (TypeError, ValueError):
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}) from None
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            ) from None
 
     def clean(self, value: Any) -> int | None:
         value = super().clean(value)
@@ -181,10 +185,15 @@ class PlanCreateForm(ServiceForm):
     next_evaluation = date_field(_("Next evaluation"))
     status = forms.ChoiceField(
         label=_("Status"),
-        choices=[(Plan.Status.DRAFT, Plan.Status.DRAFT.label), (Plan.Status.ACTIVE, Plan.Status.ACTIVE.label)],
+        choices=[
+            (Plan.Status.DRAFT, Plan.Status.DRAFT.label),
+            (Plan.Status.ACTIVE, Plan.Status.ACTIVE.label),
+        ],
         initial=Plan.Status.DRAFT,
     )
-    what_matters = PlanTextField(label=Plan._meta.get_field("what_matters").verbose_name, required=False)
+    what_matters = PlanTextField(
+        label=Plan._meta.get_field("what_matters").verbose_name, required=False
+    )
 
     def __init__(self, *args: Any, persons: QuerySet[Person], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -229,8 +238,12 @@ class PlanForm(EditForm):
     """Plan-level fields. Period, status and coordinator are for the coordinator only;
     a closed plan shows only those (to reopen it)."""
 
-    what_matters = PlanTextField(label=Plan._meta.get_field("what_matters").verbose_name, required=False, rows=4)
-    resources = PlanTextField(label=Plan._meta.get_field("resources").verbose_name, required=False, rows=4)
+    what_matters = PlanTextField(
+        label=Plan._meta.get_field("what_matters").verbose_name, required=False, rows=4
+    )
+    resources = PlanTextField(
+        label=Plan._meta.get_field("resources").verbose_name, required=False, rows=4
+    )
     needs = PlanTextField(label=Plan._meta.get_field("needs").verbose_name, required=False, rows=4)
     cooperation = PlanTextField(
         label=Plan._meta.get_field("cooperation").verbose_name,
@@ -242,7 +255,9 @@ class PlanForm(EditForm):
     period_start = date_field(_("Plan period from"), required=True)
     period_end = date_field(_("Plan period to"))
     status = forms.ChoiceField(label=_("Status"), choices=Plan.Status.choices)
-    coordinator = forms.ModelChoiceField(label=_("Coordinator"), queryset=get_user_model().objects.none())
+    coordinator = forms.ModelChoiceField(
+        label=_("Coordinator"), queryset=get_user_model().objects.none()
+    )
 
     CONTENT = ("what_matters", "resources", "needs", "cooperation", "next_evaluation")
     MANAGE = ("period_start", "period_end", "status", "coordinator")
@@ -282,7 +297,12 @@ class ThemeForm(EditForm):
 
 
 class GoalForm(EditForm):
-    level = forms.ChoiceField(label=_("Level"), choices=Goal.Level.choices, initial=Goal.Level.MAIN, widget=forms.RadioSelect)
+    level = forms.ChoiceField(
+        label=_("Level"),
+        choices=Goal.Level.choices,
+        initial=Goal.Level.MAIN,
+        widget=forms.RadioSelect,
+    )
     text = PlanTextField(
         label=_("Goal"),
         rows=3,
@@ -293,10 +313,14 @@ class GoalForm(EditForm):
         label=_("Success criterion"),
         rows=2,
         help_text=_("How will we know that the goal is reached?"),
-        error_messages={"required": _("Write a success criterion: how will we know that the goal is reached?")},
+        error_messages={
+            "required": _("Write a success criterion: how will we know that the goal is reached?")
+        },
     )
     evaluation_date = date_field(_("Evaluation date"), required=True)
-    status = forms.ChoiceField(label=_("Status"), choices=Goal.Status.choices, initial=Goal.Status.NOT_STARTED)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=Goal.Status.choices, initial=Goal.Status.NOT_STARTED
+    )
     expressed_by = PlanTextField(
         label=_("Expressed by"),
         textarea=False,
@@ -311,7 +335,9 @@ class GoalForm(EditForm):
 
 
 class MeasureForm(EditForm):
-    description = PlanTextField(label=_("Measure (what)"), rows=3, error_messages={"required": _("Describe the measure.")})
+    description = PlanTextField(
+        label=_("Measure (what)"), rows=3, error_messages={"required": _("Describe the measure.")}
+    )
     how = PlanTextField(label=_("How"), required=False, rows=3)
     goal = LooseChoiceField(label=_("Linked to goal"), required=False)
     responsible = LooseChoiceField(
@@ -319,11 +345,17 @@ class MeasureForm(EditForm):
         required=False,
         help_text=_("Only active members of the responsible group can be responsible."),
     )
-    responsible_service = PlanTextField(label=_("Responsible service"), textarea=False, max_length=200, required=False)
-    scope = PlanTextField(label=_("Scope / frequency"), textarea=False, max_length=200, required=False)
+    responsible_service = PlanTextField(
+        label=_("Responsible service"), textarea=False, max_length=200, required=False
+    )
+    scope = PlanTextField(
+        label=_("Scope / frequency"), textarea=False, max_length=200, required=False
+    )
     start_date = date_field(_("Start date"))
     due_date = date_field(_("Due date"))
-    status = forms.ChoiceField(label=_("Status"), choices=Measure.Status.choices, initial=Measure.Status.PLANNED)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=Measure.Status.choices, initial=Measure.Status.PLANNED
+    )
 
     def __init__(self, *args: Any, plan: Plan, theme_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -346,7 +378,9 @@ def _user_label(user: Any) -> str:
 
 class MemberAddForm(ServiceForm):
     user = forms.ChoiceField(label=_("Person to add"), help_text=_("Grouped by organisation."))
-    role = forms.ChoiceField(label=_("Role"), choices=Member.Role.choices, initial=Member.Role.SPECIALIST)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Member.Role.choices, initial=Member.Role.SPECIALIST
+    )
     organisation = forms.ModelChoiceField(
         label=_("Organisation"),
         queryset=Organisation.objects.all(),
@@ -355,7 +389,9 @@ class MemberAddForm(ServiceForm):
     )
     service = PlanTextField(label=_("Service"), textarea=False, max_length=200, required=False)
     contribution = PlanTextField(label=_("Contribution to the plan"), required=False)
-    access = forms.ChoiceField(label=_("Access"), choices=Member.Access.choices, initial=Member.Access.COMMENT)
+    access = forms.ChoiceField(
+        label=_("Access"), choices=Member.Access.choices, initial=Member.Access.COMMENT
+    )
     active_from = date_field(_("Active from"), required=True)
     active_to = date_field(_("Active to"))
 
@@ -389,7 +425,9 @@ class MemberEditForm(EditForm):
 
 
 class ConsentForm(ServiceForm):
-    kind = forms.ChoiceField(label=_("Kind of consent"), choices=Consent.Kind.choices, initial=Consent.Kind.SHARING)
+    kind = forms.ChoiceField(
+        label=_("Kind of consent"), choices=Consent.Kind.choices, initial=Consent.Kind.SHARING
+    )
     members = forms.ModelMultipleChoiceField(
         label=_("Members covered"),
         queryset=Member.objects.none(),
@@ -397,7 +435,9 @@ class ConsentForm(ServiceForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("For consent to sharing: the members who may receive information."),
     )
-    scope = PlanTextField(label=_("Scope"), required=False, help_text=_("What may be shared, and for what purpose."))
+    scope = PlanTextField(
+        label=_("Scope"), required=False, help_text=_("What may be shared, and for what purpose.")
+    )
     given_on = date_field(_("Given on"), required=True)
     expires_on = date_field(_("Expires on"))
 
@@ -410,7 +450,11 @@ class ConsentForm(ServiceForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("kind") == Consent.Kind.SHARING and not data.get("members") and "members" not in self.errors:
+        if (
+            data.get("kind") == Consent.Kind.SHARING
+            and not data.get("members")
+            and "members" not in self.errors
+        ):
             self.add_error("members", _("Choose the members the consent to sharing covers."))
         return data
 

@@ -36,14 +36,20 @@ urlpatterns = [
     path(
         "planer/<int:pk>/hovedtema/<int:theme_pk>/rediger/", content.theme_edit, name="theme_edit"
     ),
-    path("planer/<int:pk>/hovedtema/<int:theme_pk>/mal/ny/", content.goal_create, name="goal_create"),
+    path(
+        "planer/<int:pk>/hovedtema/<int:theme_pk>/mal/ny/", content.goal_create, name="goal_create"
+    ),
     path("planer/<int:pk>/mal/<int:goal_pk>/rediger/", content.goal_edit, name="goal_edit"),
     path(
         "planer/<int:pk>/hovedtema/<int:theme_pk>/tiltak/ny/",
         content.measure_create,
         name="measure_create",
     ),
-    path("planer/<int:pk>/tiltak/<int:measure_pk>/rediger/", content.measure_edit, name="measure_edit"),
+    path(
+        "planer/<int:pk>/tiltak/<int:measure_pk>/rediger/",
+        content.measure_edit,
+        name="measure_edit",
+    ),
     *_content_urls("theme", "hovedtema"),
     *_content_urls("goal", "mal"),
     *_content_urls("measure", "tiltak"),

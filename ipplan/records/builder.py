@@ -93,9 +93,16 @@ class _Builder:
 
     def build(self) -> dict[str, Any]:
         rows = change_rows(self.plan, since=self.start, upto=self.end)
-        entries, created = self._fold(rows)
-        self._load_names(rows)
-        sections = self._sections(entries, created)
+        previous_end = self._previous_end()
+        earlier = (
+            change_rows(self.plan, since=previous_end, upto=self.start)
+            if previous_end is not None and previous_end < self.start
+            else []
+        )
+        entries = self._fold(rows, self.start, self.meeting.pk)
+        between = self._fold(earlier, previous_end or 0, None)
+        self._load_names(rows + earlier)
+        sections = self._sections(entries, agenda=True)
         people = Counter(row.user_id for row in rows)
         return {
             "version": RECORD_VERSION,
@@ -120,10 +127,37 @@ class _Builder:
                 "operations": len(rows),
                 "entries": sum(len(s["entries"]) for s in sections),
             },
+            "between": {
+                "from_revision": previous_end,
+                "to_revision": self.start,
+                "operations": len(earlier),
+                "sections": self._sections(between, agenda=False),
+            }
+            if earlier
+            else None,
             "built_at": timezone.now().isoformat(),
         }
 
-    def _fold(self, rows: list[Row]) -> tuple[dict[tuple, _Entry], dict[tuple, _Entry]]:
+    def _previous_end(self) -> int | None:
+        """Where the previous closed meeting of the plan ended, if any."""
+        return (
+            Meeting.objects.filter(
+                plan_id=self.plan.pk,
+                status=Meeting.Status.CLOSED,
+                end_revision__isnull=False,
+                end_revision__lte=self.start,
+            )
+            .exclude(pk=self.meeting.pk)
+            .order_by("-end_revision")
+            .values_list("end_revision", flat=True)
+            .first()
+        )
+
+    def _fold(
+        self, rows: list[Row], start: int, meeting_id: int | None
+    ) -> dict[tuple, _Entry]:
+        """Fold the changes after revision `start`; `meeting_id` None: no meeting, so
+        nothing is marked as made outside it."""
         created_here = {
             (r.target_type, r.target_id) for r in rows if r.kind == Change.Kind.CREATE
         }
@@ -132,14 +166,13 @@ class _Builder:
             for r in rows
             if r.kind == Change.Kind.TEXT and (r.target_type, r.target_id) not in created_here
         }
-        current: dict[tuple, Any] = values_before(self.plan, text_keys, self.start)
+        current: dict[tuple, Any] = values_before(self.plan, text_keys, start)
         entries: dict[tuple, _Entry] = {}
         created: dict[tuple, _Entry] = {}
-        meeting_id = self.meeting.pk
         for row in rows:
             target, pk, uid = row.target_type, row.target_id, row.user_id
             obj = (target, pk)
-            outside = row.meeting_id != meeting_id
+            outside = meeting_id is not None and row.meeting_id != meeting_id
             if row.kind in _FIELD_KINDS:
                 key = (target, pk, row.field)
                 if obj in created:
@@ -201,7 +234,7 @@ class _Builder:
                 entry.after = row.after or {}
                 entry.at = row.at
                 entry.outside = entry.outside or outside
-        return entries, created
+        return entries
 
     # ------------------------------------------------------------------ names
 
@@ -335,7 +368,7 @@ class _Builder:
             return _consent_values(values, self.names)
         return display.snapshot_values(target, values, self.names)
 
-    def _sections(self, entries: dict[tuple, _Entry], created: dict[tuple, _Entry]) -> list[dict]:
+    def _sections(self, entries: dict[tuple, _Entry], *, agenda: bool) -> list[dict]:
         rendered: dict[str, list[dict]] = {}
         for entry in sorted(entries.values(), key=lambda e: e.first_revision):
             out = self._render(entry)
@@ -369,7 +402,7 @@ class _Builder:
 
         if "plan" in rendered:
             add("plan", _("The plan in general"))
-        for item in self.agenda:
+        for item in self.agenda if agenda else []:
             add(
                 f"theme:{item.theme_id}",
                 self.theme_titles.get(item.theme_id, ""),

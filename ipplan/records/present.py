@@ -53,7 +53,7 @@ def present_state(plan: Plan, state: dict[str, Any]) -> dict[str, Any]:
                 "label": display.object_label("goal", snap, names),
                 "level": display.target_label("goal", snap.get("level")),
                 "status": snap.get("status"),
-                "fields": _fields("goal", snap, names, skip=("text",)),
+                "fields": _fields("goal", snap, names, skip=("text", "level")),
                 "measures": measures_by_goal.get(snap["id"], []),
             }
         )

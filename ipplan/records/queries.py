@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ipplan.meetings.models import Attendee
@@ -32,13 +32,8 @@ def my_tasks(user: Any) -> QuerySet[Measure]:
             status__in=[Measure.Status.PLANNED, Measure.Status.ONGOING],
         )
         .select_related("plan__person", "theme", "goal")
-        .order_by(
-            # Dated tasks first, soonest first; undated last.
-            Q(due_date__isnull=True),
-            "due_date",
-            "plan__person__last_name",
-            "pk",
-        )
+        # Dated tasks first, soonest first; undated last.
+        .order_by(F("due_date").asc(nulls_last=True), "plan__person__last_name", "pk")
     )
 
 
@@ -75,6 +70,8 @@ def changed_since_review(user: Any) -> list[ChangedPlan]:
                 if added
                 else 0
             ) or 0
+            # Revision 1 is the plan's creation: nothing to review before it.
+            since = max(since, 1)
         if plan.revision <= since:
             continue
         by_others = (

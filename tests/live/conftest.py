@@ -25,7 +25,8 @@ ORIGIN = b"http://testserver"
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     yield  # the item's fixtures are finalised here (including the flush)
-    if "live_db" in getattr(item, "fixturenames", ()):
+    # After the last test the test database is already gone.
+    if nextitem is not None and "live_db" in getattr(item, "fixturenames", ()):
         with item.config.stash[blocking_manager_key].unblock():
             restore_append_only()
 
@@ -36,6 +37,13 @@ def live_db(transactional_db):
     restore_append_only()
     yield
     allow_flush()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The personas' passwords are hashed with the production hasher otherwise: seconds
+    # per test, none of it about live editing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +74,12 @@ class Socket:
         await self.communicator.send_to(text_data=text)
 
     async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        output = await self.communicator.receive_output(timeout)
+        # Not communicator.receive_output: on a timeout it cancels the application.
+        communicator = self.communicator
+        if communicator.future.done() and communicator.output_queue.empty():
+            communicator.future.result()  # raises what the application raised
+            raise AssertionError("the application has stopped")
+        output = await asyncio.wait_for(communicator.output_queue.get(), timeout)
         if output["type"] == "websocket.close":
             self.close_code = output.get("code", 1000)
             return {"type": "__closed__", "code": self.close_code}
@@ -198,7 +211,7 @@ class SocketFactory:
         for socket in self.sockets:
             try:
                 await socket.close()
-            except Exception:  # noqa: S110 - already closed by the server
+            except (Exception, asyncio.CancelledError):  # noqa: S110 - already closed
                 pass
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -102,3 +103,10 @@ def add_measure(plan: Plan, user: Any, theme: Theme, **values: Any) -> Measure:
         plan_id=plan.pk, user=user, target="measure", values={**defaults, **values}
     )
     return Measure.objects.get(pk=result.result["id"])
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The personas are created with a password; hashing it properly costs seconds
+    per test. Import this fixture into a test module to use it there."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

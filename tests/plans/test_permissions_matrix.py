@@ -8,9 +8,25 @@ import pytest
 
 from ipplan.plans.models import AccessLog, Theme
 
-from .pages_support import client_for, log_count, member_of, the_goal, the_measure, url
+from .pages_support import (
+    client_for,
+    log_count,
+    member_of,
+    the_goal,
+    the_measure,
+    url,
+)  # noqa: F401
 
-PERSONAS = ["coordinator", "specialist", "commenter", "reader", "person_user", "outsider", "leader", "anonymous"]
+PERSONAS = [
+    "coordinator",
+    "specialist",
+    "commenter",
+    "reader",
+    "person_user",
+    "outsider",
+    "leader",
+    "anonymous",
+]
 
 OK, DENIED, HIDDEN, LOGIN = 200, 403, 404, 302
 
@@ -49,13 +65,6 @@ def _pages(plan):
     }
 
 
-PAGE_NAMES = [
-    "plan page", "edit plan", "new main theme", "edit main theme", "delete main theme",
-    "new goal", "edit goal", "delete goal", "new measure", "edit measure", "delete measure",
-    "responsible group", "edit member", "end membership", "consent", "who has read the plan",
-]
-
-
 @pytest.fixture
 def personas(coordinator, specialist, commenter, reader, person_user, outsider, leader):
     return {
@@ -70,30 +79,37 @@ def personas(coordinator, specialist, commenter, reader, person_user, outsider, 
     }
 
 
-@pytest.mark.parametrize("page", PAGE_NAMES)
-def test_each_persona_gets_the_expected_answer_on_every_plan_page(page, plan, personas):
-    address, expected = _pages(plan)[page]
-    got = {}
-    for persona, want in zip(PERSONAS, expected, strict=True):
-        response = client_for(personas[persona]).get(address)
-        got[persona] = (response.status_code, want)
-        if want == LOGIN:
-            assert response["Location"].startswith("/logg-inn/")
-    assert {p: s for p, (s, _) in got.items()} == {p: w for p, (_, w) in got.items()}
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_gets_the_expected_answer_on_every_plan_page(persona, plan, personas):
+    client = client_for(personas[persona])
+    index = PERSONAS.index(persona)
+    got, expected = {}, {}
+    for page, (address, answers) in _pages(plan).items():
+        response = client.get(address)
+        got[page], expected[page] = response.status_code, answers[index]
+        if response.status_code == LOGIN:
+            assert response["Location"].startswith("/logg-inn/?next=")
+    assert got == expected
 
 
-@pytest.mark.parametrize("page", PAGE_NAMES)
-def test_a_refused_request_writes_nothing_to_the_access_log(page, plan, reader, outsider):
-    address, _expected = _pages(plan)[page]
+def test_a_refused_request_writes_nothing_to_the_access_log(plan, outsider, leader):
     before = log_count(plan)
-    for user in (outsider, None):
-        client_for(user).get(address)
+    for user in (outsider, leader, None):
+        client = client_for(user)
+        for address, _answers in _pages(plan).values():
+            assert client.get(address).status_code in (302, 404)
     assert log_count(plan) == before
 
 
-def test_a_member_of_one_plan_gets_404_on_another_plan_of_the_same_coordinator(other_plan, specialist):
+def test_a_member_of_one_plan_gets_404_on_another_plan_of_the_same_coordinator(
+    other_plan, specialist
+):
     client = client_for(specialist)
-    for address in (url("detail", other_plan.pk), url("edit", other_plan.pk), url("members", other_plan.pk)):
+    for address in (
+        url("detail", other_plan.pk),
+        url("edit", other_plan.pk),
+        url("members", other_plan.pk),
+    ):
         assert client.get(address).status_code == 404
 
 
@@ -109,7 +125,13 @@ def test_an_object_of_another_plan_is_404_under_this_plan(plan, other_plan, coor
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("coordinator", 200), ("specialist", 200), ("person_user", 200), ("leader", 200), ("anonymous", 302)],
+    [
+        ("coordinator", 200),
+        ("specialist", 200),
+        ("person_user", 200),
+        ("leader", 200),
+        ("anonymous", 302),
+    ],
 )
 def test_everyone_logged_in_has_a_dashboard(persona, expected, plan, personas):
     assert client_for(personas[persona]).get(url("dashboard")).status_code == expected
@@ -117,15 +139,29 @@ def test_everyone_logged_in_has_a_dashboard(persona, expected, plan, personas):
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("coordinator", 200), ("specialist", 200), ("outsider", 200), ("leader", 403), ("anonymous", 302)],
+    [
+        ("coordinator", 200),
+        ("specialist", 200),
+        ("outsider", 200),
+        ("leader", 403),
+        ("anonymous", 302),
+    ],
 )
-def test_the_plan_list_is_for_staff_but_never_for_the_unit_leader(persona, expected, plan, personas):
+def test_the_plan_list_is_for_staff_but_never_for_the_unit_leader(
+    persona, expected, plan, personas
+):
     assert client_for(personas[persona]).get(url("list")).status_code == expected
 
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("coordinator", 200), ("specialist", 403), ("person_user", 403), ("leader", 403), ("anonymous", 302)],
+    [
+        ("coordinator", 200),
+        ("specialist", 403),
+        ("person_user", 403),
+        ("leader", 403),
+        ("anonymous", 302),
+    ],
 )
 def test_only_coordinators_may_create_plans(persona, expected, plan, personas):
     assert client_for(personas[persona]).get(url("create")).status_code == expected
@@ -140,25 +176,45 @@ def test_the_plan_list_shows_only_plans_the_user_may_read(plan, other_plan, spec
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("coordinator", 302), ("specialist", 302), ("commenter", 403), ("reader", 403), ("outsider", 404)],
+    [
+        ("coordinator", 302),
+        ("specialist", 302),
+        ("commenter", 403),
+        ("reader", 403),
+        ("outsider", 404),
+    ],
 )
 def test_moving_a_theme_needs_edit_access(persona, expected, plan, personas):
     theme = Theme.objects.get(plan=plan, title="Bolig")
-    response = client_for(personas[persona]).post(url("theme_move", plan.pk, theme.pk), {"direction": "down"})
+    response = client_for(personas[persona]).post(
+        url("theme_move", plan.pk, theme.pk), {"direction": "down"}
+    )
     assert response.status_code == expected
 
 
 def test_a_closed_plan_is_read_only_even_for_the_specialist(plan, coordinator, specialist):
     from ipplan.plans import services
 
-    services.object_update(plan_id=plan.pk, user=coordinator, target="plan", target_id=plan.pk, values={"status": "closed"})
+    services.object_update(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="plan",
+        target_id=plan.pk,
+        values={"status": "closed"},
+    )
     client = client_for(specialist)
     assert client.get(url("detail", plan.pk)).status_code == 200
     assert client.get(url("goal_edit", plan.pk, the_goal(plan).pk)).status_code == 403
     # The coordinator may still open the plan form, to reopen the plan.
     response = client_for(coordinator).get(url("edit", plan.pk))
     assert response.status_code == 200
-    assert set(response.context["form"].fields) == {"base_revision", "period_start", "period_end", "status", "coordinator"}
+    assert set(response.context["form"].fields) == {
+        "base_revision",
+        "period_start",
+        "period_end",
+        "status",
+        "coordinator",
+    }
 
 
 def test_reading_pages_use_the_page_channel_and_forms_the_edit_channel(plan, coordinator):

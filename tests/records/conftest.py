@@ -74,3 +74,24 @@ def in_days():
         return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
 
     return shift
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The personas log in with a password; a fast hasher keeps the suite quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def client_for(user):
+    from django.test import Client
+
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def log_entries(plan, **filters):
+    from ipplan.plans.models import AccessLog
+
+    return list(AccessLog.objects.filter(plan=plan, **filters).values_list("user__username", "via"))

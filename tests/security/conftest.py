@@ -50,9 +50,7 @@ def unthrottle(device: TOTPDevice) -> None:
 
 def sign_in(client, user, *, password: str = PASSWORD, device: TOTPDevice | None = None, **extra):
     """Sign in through the real login pages (password, then code if the user has a device)."""
-    response = client.post(
-        "/logg-inn/", {"username": user.username, "password": password}, **extra
-    )
+    response = client.post("/logg-inn/", {"username": user.username, "password": password}, **extra)
     if device is not None:
         assert response.status_code == 302 and response.url == "/logg-inn/kode/"
         response = client.post("/logg-inn/kode/", {"token": next_token(device)}, **extra)
@@ -85,7 +83,9 @@ class _FormParser(HTMLParser):
                 return
             if kind in {"submit", "button", "file", "reset"}:
                 return
-            self.data.setdefault(name, []).append(a.get("value", "on" if kind == "checkbox" else ""))
+            self.data.setdefault(name, []).append(
+                a.get("value", "on" if kind == "checkbox" else "")
+            )
         elif tag == "textarea" and name:
             self._textarea = name
             self.data.setdefault(name, []).append("")

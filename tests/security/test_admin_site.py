@@ -27,9 +27,7 @@ def test_signed_in_non_administrators_are_refused(client, request, persona):
     assert client.get("/admin/accounts/user/", follow=True).status_code == 403
 
 
-def test_a_superuser_without_a_second_factor_is_refused_and_told_how_to_get_in(
-    client, admin_user
-):
+def test_a_superuser_without_a_second_factor_is_refused_and_told_how_to_get_in(client, admin_user):
     sign_in(client, admin_user)
     response = client.get(ADMIN, follow=True)
     assert response.status_code == 403

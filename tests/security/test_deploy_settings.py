@@ -107,7 +107,9 @@ def test_production_cookies_are_https_only_and_hsts_is_on():
 
 
 def test_debug_is_off_unless_asked_for():
-    script = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    script = (
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    )
     result = run(["-c", script], demo_env())
     assert result.stdout.strip().splitlines()[-1] == "False"
 

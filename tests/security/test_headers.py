@@ -38,7 +38,7 @@ def test_the_login_page_has_a_strict_policy(client, db):
 
 def test_a_signed_in_page_has_a_strict_policy_and_is_not_cached(client, plan, coordinator):
     sign_in(client, coordinator)
-    response = client.get("/")
+    response = client.get(f"/planer/{plan.pk}/rediger/")
     assert response.status_code == 200
     assert_strict_csp(response)
     assert "no-store" in response["Cache-Control"]

@@ -16,14 +16,17 @@ LOGIN = "/logg-inn/"
 
 def fail(client, username: str, times: int, **extra) -> list[int]:
     return [
-        client.post(LOGIN, {"username": username, "password": "feil-passord-1"}, **extra).status_code
+        client.post(
+            LOGIN, {"username": username, "password": "feil-passord-1"}, **extra
+        ).status_code
         for _ in range(times)
     ]
 
 
 def test_the_limit_is_five_failures_for_fifteen_minutes():
     assert settings.AXES_FAILURE_LIMIT == 5
-    assert settings.AXES_COOLOFF_TIME == datetime.timedelta(minutes=15)
+    cooloff = settings.AXES_COOLOFF_TIME
+    assert cooloff == datetime.timedelta(minutes=15)
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
 
 
@@ -101,4 +104,5 @@ def test_the_test_client_can_still_sign_in_without_a_request(client, coordinator
         assert client.login(username="kari", password=PASSWORD)
     else:
         client.force_login(coordinator)
-    assert client.get("/").status_code == 200
+    assert int(client.session["_auth_user_id"]) == coordinator.pk
+    assert client.get("/logg-inn/").status_code == 302  # signed in: sent on

@@ -36,6 +36,8 @@ def test_strong_passwords_are_accepted(password, coordinator):
 def test_the_password_change_form_shows_the_rules(coordinator):
     from django.contrib.auth.forms import SetPasswordForm
 
-    form = SetPasswordForm(coordinator, {"new_password1": "aaaaaaaaaaaaaaaa", "new_password2": "aaaaaaaaaaaaaaaa"})
+    form = SetPasswordForm(
+        coordinator, {"new_password1": "aaaaaaaaaaaaaaaa", "new_password2": "aaaaaaaaaaaaaaaa"}
+    )
     assert not form.is_valid()
     assert "new_password2" in form.errors

@@ -23,12 +23,10 @@ def password_step(client, user, **extra):
 def test_without_a_device_the_password_is_enough(client, coordinator):
     response = password_step(client, coordinator)
     assert response.status_code == 302 and response.url == "/"
-    assert client.get("/").status_code == 200
+    assert int(client.session["_auth_user_id"]) == coordinator.pk
 
 
-def test_with_a_device_the_password_leads_to_the_code_step_and_does_not_sign_in(
-    client, admin_user
-):
+def test_with_a_device_the_password_leads_to_the_code_step_and_does_not_sign_in(client, admin_user):
     add_totp_device(admin_user)
     response = password_step(client, admin_user)
     assert response.status_code == 302 and response.url == CODE
@@ -51,9 +49,7 @@ def test_the_right_code_signs_in_verified(client, admin_user):
 
 def test_the_code_step_keeps_the_page_the_user_asked_for(client, admin_user):
     device = add_totp_device(admin_user)
-    client.post(
-        LOGIN, {"username": "ada", "password": "demo-passord-123", "next": "/planer/"}
-    )
+    client.post(LOGIN, {"username": "ada", "password": "demo-passord-123", "next": "/planer/"})
     response = client.post(CODE, {"token": next_token(device)})
     assert response.url == "/planer/"
 

@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,23 +31,43 @@ from ipplan.plans.permissions import Level, plan_access, visible_plans
 
 SEED = json.loads((settings.BASE_DIR / "seeds" / "demo.json").read_text(encoding="utf-8"))
 USERNAMES = [user["username"] for user in SEED["users"]]
+PERSONS = [(p["first_name"], p["last_name"]) for p in SEED["persons"]]
+
+
+FAST_HASHING = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def loaded_demo(django_db_setup, django_db_blocker):
+    """The demo, loaded once for this module (it takes seconds) and rolled back after.
+
+    Each test's own `db` transaction nests inside, so what a test changes is undone."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHING),
+        transaction.atomic(),
+    ):
+        out = io.StringIO()
+        call_command("load_demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
-def fast_hashing(settings):
-    # Nine demo users: a slow password hash per load adds seconds to every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def demo_output(db, fast_hashing) -> str:
-    out = io.StringIO()
-    call_command("load_demo", stdout=out)
-    return out.getvalue()
+def demo_output(loaded_demo, db) -> str:
+    return loaded_demo
 
 
 def plan_of(first_name: str) -> Plan:
     return Plan.objects.select_related("person").get(person__first_name=first_name)
+
+
+def demo_plans() -> list[Plan]:
+    """The plans of the three demo persons (the courses seed may add a cohort of its own)."""
+    return [
+        Plan.objects.get(person__first_name=first, person__last_name=last)
+        for first, last in PERSONS
+    ]
 
 
 def counts() -> dict[str, int]:
@@ -82,13 +104,9 @@ def test_loading_twice_creates_no_duplicates(demo_output):
 
 
 def test_it_creates_three_persons_with_plans_and_every_demo_user(demo_output):
-    assert Plan.objects.count() == 3
-    assert set(Person.objects.values_list("first_name", flat=True)) == {
-        "Anders",
-        "Camilla",
-        "Robert",
-    }
-    assert set(User.objects.values_list("username", flat=True)) == set(USERNAMES)
+    assert len(demo_plans()) == 3
+    assert plan_of("Anders").person.user.username == "anders"
+    assert set(USERNAMES) <= set(User.objects.values_list("username", flat=True))
 
 
 def test_a_second_run_leaves_what_people_changed_alone(demo_output):
@@ -166,7 +184,7 @@ def test_each_responsible_group_has_the_services_of_the_unit(demo_output):
 
 def test_every_plan_has_the_default_themes_goals_and_measures(demo_output):
     titles = [template["title"] for template in SEED["theme_templates"]]
-    for plan in Plan.objects.all():
+    for plan in demo_plans():
         assert list(plan.themes.alive().values_list("title", flat=True)) == titles
         assert plan.goals.alive().exists()
         assert plan.measures.alive().exists()
@@ -175,9 +193,10 @@ def test_every_plan_has_the_default_themes_goals_and_measures(demo_output):
 
 def test_goals_are_concrete_and_measures_have_active_responsible_members(demo_output):
     today = timezone.localdate()
-    for goal in Goal.objects.alive():
+    plans = demo_plans()
+    for goal in Goal.objects.alive().filter(plan__in=plans):
         assert goal.success_criterion.strip() and goal.evaluation_date
-    for measure in Measure.objects.alive():
+    for measure in Measure.objects.alive().filter(plan__in=plans):
         assert measure.responsible is not None, measure
         assert measure.responsible.plan_id == measure.plan_id
         assert measure.responsible.is_active_on(today)
@@ -185,7 +204,7 @@ def test_goals_are_concrete_and_measures_have_active_responsible_members(demo_ou
 
 def test_every_other_member_is_covered_by_a_valid_sharing_consent(demo_output):
     today = timezone.localdate()
-    for plan in Plan.objects.all():
+    for plan in demo_plans():
         assert any(c.is_valid_on(today) for c in plan.consents.filter(kind=Consent.Kind.PLAN))
         sharing = [
             c for c in plan.consents.filter(kind=Consent.Kind.SHARING) if c.is_valid_on(today)
@@ -196,7 +215,7 @@ def test_every_other_member_is_covered_by_a_valid_sharing_consent(demo_output):
 
 
 def test_plan_content_is_written_through_the_change_log(demo_output):
-    for plan in Plan.objects.all():
+    for plan in demo_plans():
         revisions = list(plan.changes.order_by("revision").values_list("revision", flat=True))
         # Gap-free, one change per revision, ending at the plan's revision.
         assert revisions == list(range(1, plan.revision + 1))
@@ -220,7 +239,7 @@ def test_changes_are_attributed_to_the_members_who_made_them(demo_output):
 
 def test_the_history_is_spread_over_the_past_in_revision_order(demo_output):
     now = timezone.now()
-    for plan in Plan.objects.all():
+    for plan in demo_plans():
         times = list(plan.changes.order_by("revision").values_list("at", flat=True))
         assert times == sorted(times)
         assert times[-1] <= now
@@ -250,11 +269,14 @@ def test_the_person_can_see_who_has_read_his_plan(demo_output):
     assert {"ingrid", "ahmed", "eirik"} <= readers
 
 
-def test_it_refuses_to_load_where_the_settings_look_like_production(db, settings, fast_hashing):
+def test_it_refuses_to_load_where_the_settings_look_like_production(demo_output, settings):
     settings.IPPLAN_HTTPS = True
+    before = counts()
+    User.objects.filter(username="hilde").delete()  # something a run would re-create
     with pytest.raises(CommandError):
         call_command("load_demo", stdout=io.StringIO())
-    assert not User.objects.filter(username="admin").exists()
+    assert not User.objects.filter(username="hilde").exists()
+    assert counts()["Plan"] == before["Plan"]
 
 
 def test_meetings_are_seeded_when_the_meetings_app_provides_services(demo_output):
@@ -275,3 +297,8 @@ def test_meetings_are_seeded_when_the_meetings_app_provides_services(demo_output
     )
     assert closed.items.exclude(decision="").exists()
     assert closed.attendees.filter(user__username="anders").exists()
+
+
+def test_treatment_courses_are_seeded_when_the_courses_app_provides_them(demo_output):
+    pytest.importorskip("ipplan.courses.seed")
+    assert plan_of("Anders").courses.exists()

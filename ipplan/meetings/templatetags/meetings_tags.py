@@ -29,7 +29,9 @@ DASHBOARD_DAYS = 60
 @register.inclusion_tag("meetings/_plan_meeting_list.html")
 def plan_meetings(plan: Plan, access: PlanAccess) -> dict[str, Any]:
     meetings = list(
-        Meeting.objects.filter(plan=plan).select_related("current_item__theme").order_by("scheduled_at")
+        Meeting.objects.filter(plan=plan)
+        .select_related("current_item__theme")
+        .order_by("scheduled_at")
     )
     in_progress = [m for m in meetings if m.status == Meeting.Status.IN_PROGRESS]
     planned = [m for m in meetings if m.status == Meeting.Status.PLANNED]
@@ -62,7 +64,7 @@ def dashboard_meetings_for(user: Any, *, now: datetime.datetime | None = None) -
     meetings = list(
         (in_progress | coming)
         .select_related("plan__person")
-        .order_by("scheduled_at")[: DASHBOARD_LIMIT]
+        .order_by("scheduled_at")[:DASHBOARD_LIMIT]
     )
     # Meetings under way first: they are where people are needed now.
     meetings.sort(key=lambda m: (m.status != Meeting.Status.IN_PROGRESS, m.scheduled_at))
@@ -73,4 +75,7 @@ def dashboard_meetings_for(user: Any, *, now: datetime.datetime | None = None) -
 def dashboard_meetings(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"meetings": dashboard_meetings_for(user), "show": not getattr(user, "is_unit_leader", False)}
+    return {
+        "meetings": dashboard_meetings_for(user),
+        "show": not getattr(user, "is_unit_leader", False),
+    }

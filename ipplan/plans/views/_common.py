@@ -102,7 +102,11 @@ def save_edit(
     values = order_for_update({name: form.cleaned_data[name] for name in changed}, obj)
     try:
         services.object_update(
-            plan_id=access.plan.pk, user=request.user, target=target, target_id=obj.pk, values=values
+            plan_id=access.plan.pk,
+            user=request.user,
+            target=target,
+            target_id=obj.pk,
+            values=values,
         )
     except services.OperationError as error:
         form.add_operation_error(error)

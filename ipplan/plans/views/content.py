@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -101,10 +100,13 @@ def theme_edit(request: HttpRequest, pk: int, theme_pk: int) -> HttpResponse:
     access = plan_or_404(request, pk, need=Level.EDIT)
     theme = _load(access, "theme", theme_pk)
     form = ThemeForm(request.POST or None, initial=edit_initial(theme, "theme", access.plan))
-    if request.method == "POST" and form.is_valid():
-        if save_edit(request, access=access, form=form, target="theme", obj=theme):
-            messages.success(request, str(SAVED["theme"]))
-            return back_to(access.plan, "theme", theme.pk)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and save_edit(request, access=access, form=form, target="theme", obj=theme)
+    ):
+        messages.success(request, str(SAVED["theme"]))
+        return back_to(access.plan, "theme", theme.pk)
     context = {"form": form, "theme": theme}
     return _render(request, access, "plans/theme_form.html", context, detail="theme")
 
@@ -132,10 +134,13 @@ def goal_edit(request: HttpRequest, pk: int, goal_pk: int) -> HttpResponse:
     access = plan_or_404(request, pk, need=Level.EDIT)
     goal = _load(access, "goal", goal_pk)
     form = GoalForm(request.POST or None, initial=edit_initial(goal, "goal", access.plan))
-    if request.method == "POST" and form.is_valid():
-        if save_edit(request, access=access, form=form, target="goal", obj=goal):
-            messages.success(request, str(SAVED["goal"]))
-            return back_to(access.plan, "goal", goal.pk)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and save_edit(request, access=access, form=form, target="goal", obj=goal)
+    ):
+        messages.success(request, str(SAVED["goal"]))
+        return back_to(access.plan, "goal", goal.pk)
     if form.is_bound:
         warnings = _submitted_warnings(form)
     else:
@@ -188,10 +193,13 @@ def measure_edit(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse
         plan=access.plan,
         theme_id=measure.theme_id,
     )
-    if request.method == "POST" and form.is_valid():
-        if save_edit(request, access=access, form=form, target="measure", obj=measure):
-            messages.success(request, str(SAVED["measure"]))
-            return back_to(access.plan, "measure", measure.pk)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and save_edit(request, access=access, form=form, target="measure", obj=measure)
+    ):
+        messages.success(request, str(SAVED["measure"]))
+        return back_to(access.plan, "measure", measure.pk)
     context = {"form": form, "theme": measure.theme, "measure": measure}
     return _render(request, access, "plans/measure_form.html", context, detail="measure")
 

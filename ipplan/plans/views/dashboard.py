@@ -32,26 +32,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     visible = visible_plans(user)
     open_plans = visible.exclude(status=Plan.Status.CLOSED)
-    coordinated = list(open_plans.filter(coordinator=user).order_by(F("next_evaluation").asc(nulls_last=True)))
+    coordinated = list(
+        open_plans.filter(coordinator=user).order_by(F("next_evaluation").asc(nulls_last=True))
+    )
     coordinated_ids = [p.pk for p in coordinated]
     alive = Q(deleted_at__isnull=True, theme__deleted_at__isnull=True)
     overdue_measures = (
-        Measure.objects.filter(alive, plan_id__in=coordinated_ids, status__in=OPEN_MEASURE, due_date__lt=today)
+        Measure.objects.filter(
+            alive, plan_id__in=coordinated_ids, status__in=OPEN_MEASURE, due_date__lt=today
+        )
         .select_related("plan__person", "responsible__user")
         .order_by("due_date", "pk")[:LIST_LIMIT]
     )
     overdue_goals = (
-        Goal.objects.filter(alive, plan_id__in=coordinated_ids, status__in=OPEN_GOAL, evaluation_date__lt=today)
+        Goal.objects.filter(
+            alive, plan_id__in=coordinated_ids, status__in=OPEN_GOAL, evaluation_date__lt=today
+        )
         .select_related("plan__person")
         .order_by("evaluation_date", "pk")[:LIST_LIMIT]
     )
     member_plans = list(
-        open_plans.exclude(coordinator=user).exclude(person__user=user).order_by("person__last_name", "person__first_name")
+        open_plans.exclude(coordinator=user)
+        .exclude(person__user=user)
+        .order_by("person__last_name", "person__first_name")
     )
     my_measures = (
         Measure.objects.filter(
             alive,
-            plan__in=open_plans,
+            plan__in=open_plans.values("pk"),
             responsible__user=user,
             status__in=OPEN_MEASURE,
         )
@@ -65,7 +73,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "coordinated": coordinated,
         "overdue_measures": list(overdue_measures),
         "overdue_goals": list(overdue_goals),
-        "overdue_plans": [p for p in coordinated if p.next_evaluation and p.next_evaluation < today],
+        "overdue_plans": [
+            p for p in coordinated if p.next_evaluation and p.next_evaluation < today
+        ],
         "member_plans": member_plans,
         "my_measures": list(my_measures),
         "my_plans": my_plans,
@@ -89,7 +99,9 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         status = "all"
     query = request.GET.get("q", "").strip()[:100]
     for word in query.split():
-        plans = plans.filter(Q(person__first_name__icontains=word) | Q(person__last_name__icontains=word))
+        plans = plans.filter(
+            Q(person__first_name__icontains=word) | Q(person__last_name__icontains=word)
+        )
     page = Paginator(plans, 25).get_page(request.GET.get("side"))
     context = {
         "page": page,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -41,14 +42,18 @@ def members(request: HttpRequest, pk: int) -> HttpResponse:
         if organisation is None:
             # Default: the organisation the user works for.
             organisation = (
-                type(request.user)
+                get_user_model()
                 .objects.filter(pk=values["user"])
                 .values_list("organisation", flat=True)
                 .first()
             )
-        values["organisation"] = organisation.pk if hasattr(organisation, "pk") else organisation
+        else:
+            organisation = organisation.pk
+        values["organisation"] = organisation
         try:
-            services.object_create(plan_id=plan.pk, user=request.user, target="member", values=values)
+            services.object_create(
+                plan_id=plan.pk, user=request.user, target="member", values=values
+            )
         except services.OperationError as error:
             form.add_operation_error(error)
         else:
@@ -76,10 +81,13 @@ def member_edit(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
     access = plan_or_404(request, pk, need=Level.MANAGE)
     member = _member(access, member_pk)
     form = MemberEditForm(request.POST or None, initial=edit_initial(member, "member", access.plan))
-    if request.method == "POST" and form.is_valid():
-        if save_edit(request, access=access, form=form, target="member", obj=member):
-            messages.success(request, _("The member was saved."))
-            return HttpResponseRedirect(members_url(access))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and save_edit(request, access=access, form=form, target="member", obj=member)
+    ):
+        messages.success(request, _("The member was saved."))
+        return HttpResponseRedirect(members_url(access))
     log_read(request, access, via=AccessLog.Via.EDIT, detail="member")
     context = {"plan": access.plan, "access": access, "form": form, "member": member}
     return render(request, "plans/member_form.html", context)

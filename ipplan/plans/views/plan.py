@@ -79,7 +79,9 @@ def load_themes(plan: Plan, access: PlanAccess) -> list[ThemeRow]:
             g.pk: GoalRow(g, goal_warnings(text=g.text, success_criterion=g.success_criterion))
             for g in theme.goals.all()
         }
-        row = ThemeRow(theme, list(goal_rows.values()), first=index == 0, last=index == len(themes) - 1)
+        row = ThemeRow(
+            theme, list(goal_rows.values()), first=index == 0, last=index == len(themes) - 1
+        )
         for measure in theme.measures.all():
             responsible_user = measure.responsible.user_id if measure.responsible_id else None
             measure_row = MeasureRow(measure, access.can_edit_measure(responsible_user))
@@ -143,7 +145,7 @@ def selectable_persons(user: Any) -> QuerySet[Person]:
     listed, so the list reveals no one's history."""
     return (
         Person.objects.exclude(plans__status__in=[Plan.Status.DRAFT, Plan.Status.ACTIVE])
-        .filter(Q(plans__isnull=True) | Q(plans__in=visible_plans(user)))
+        .filter(Q(plans__isnull=True) | Q(plans__in=visible_plans(user).values("pk")))
         .distinct()
         .order_by("last_name", "first_name")
     )
@@ -215,9 +217,12 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         can_edit=access.can_edit,
         can_manage=access.can_manage,
     )
-    if request.method == "POST" and form.is_valid():
-        if save_edit(request, access=access, form=form, target="plan", obj=plan):
-            messages.success(request, _("The plan was saved."))
-            return redirect(plan)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and save_edit(request, access=access, form=form, target="plan", obj=plan)
+    ):
+        messages.success(request, _("The plan was saved."))
+        return redirect(plan)
     log_read(request, access, via=AccessLog.Via.EDIT, detail="plan")
     return render(request, "plans/plan_form.html", {"plan": plan, "access": access, "form": form})

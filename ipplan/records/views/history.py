@@ -67,6 +67,29 @@ def _change_row(change: Change, labels: dict, names: display.Names) -> dict[str,
     }
 
 
+def _fold_keystrokes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs of text changes by one person to one field (keystrokes in the meeting room)
+    become one row: the newest value, with the revision range and the count."""
+    folded: list[dict[str, Any]] = []
+    for row in rows:
+        change = row["change"]
+        last = folded[-1] if folded else None
+        if (
+            last is not None
+            and change.kind == Change.Kind.TEXT
+            and last["change"].kind == Change.Kind.TEXT
+            and (last["change"].user_id, last["change"].target_type, last["change"].target_id, last["change"].field)
+            == (change.user_id, change.target_type, change.target_id, change.field)
+        ):
+            last["count"] += 1
+            last["first_revision"] = change.revision
+            continue
+        row["count"] = 1
+        row["first_revision"] = change.revision
+        folded.append(row)
+    return folded
+
+
 @login_required
 @require_GET
 def history(request: HttpRequest, plan_id: int) -> HttpResponse:
@@ -94,7 +117,7 @@ def history(request: HttpRequest, plan_id: int) -> HttpResponse:
         "plan": plan,
         "access": access,
         "page": page,
-        "rows": [_change_row(c, labels, names) for c in page_changes],
+        "rows": _fold_keystrokes([_change_row(c, labels, names) for c in page_changes]),
         "meetings": meetings,
         "deleted": deleted,
         "can_restore": access.can_edit,

@@ -1,6 +1,7 @@
 """Issue, list and revoke integration tokens from the command line.
 
-    manage.py api_token issue --name "EPJ Sandnes" --user epj --organisation "Mestringsenheten" [--write] [--days 365]
+    manage.py api_token issue --name "EPJ" --user epj --organisation "Mestringsenheten" \\
+        [--write] [--days 365]
     manage.py api_token list
     manage.py api_token revoke PREFIX
 """
