@@ -39,7 +39,9 @@ from .models import ApiToken
 
 MAX_ID = 2**63 - 1
 _ID_RE = re.compile(r"[0-9]{1,19}")
-_ETAG_RE = re.compile(r'\s*(?:W/)?"(\d{1,19})"\s*')
+# The same pattern is published in the OpenAPI schema (schema.IF_MATCH).
+IF_MATCH_PATTERN = r'(W/)?"[0-9]{1,19}"(, *(W/)?"[0-9]{1,19}")*'
+IF_MATCH_RE = re.compile(IF_MATCH_PATTERN)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 T = TypeVar("T")
 
@@ -170,26 +172,58 @@ def etag(revision: int) -> str:
 
 
 def if_match(request: Request) -> set[int] | None:
-    """Revisions named by If-Match; None when absent or "*". An unreadable header names
-    none, so it can never match (412), rather than being ignored."""
+    """Revisions named by If-Match; None when absent or "*". A malformed header is a
+    client error (400), never silently ignored."""
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None or header == "*":
         return None
-    revisions = set()
-    for part in header.split(","):
-        match = _ETAG_RE.fullmatch(part)
-        if match:
-            revisions.add(int(match.group(1)))
-    return revisions
+    if not IF_MATCH_RE.fullmatch(header):
+        raise exceptions.ValidationError(
+            {"If-Match": [_('Send the ETag of a response, e.g. "12", or *.')]}
+        )
+    return {int(tag) for tag in re.findall(r'"([0-9]+)"', header)}
 
 
 # ------------------------------------------------------------------ views
 
 
 class ApiPagination(PageNumberPagination):
+    """Pages of 50 (page_size up to 200). Unlike DRF's default, a bad page_size is
+    refused rather than silently replaced, and only numbers name pages."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    last_page_strings = ()
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not _ID_RE.fullmatch(raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("A whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: {"type": "integer", "minimum": 1},
+            self.page_size_query_param: {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": self.max_page_size,
+            },
+        }
+        for parameter in parameters:
+            if parameter["name"] in bounds:
+                parameter["schema"] = bounds[parameter["name"]]
+        return parameters
 
 
 class ApiViewMixin:

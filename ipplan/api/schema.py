@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from .base import MAX_ID
+from .base import IF_MATCH_PATTERN, MAX_ID
 
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
@@ -27,7 +27,7 @@ IF_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
-    pattern=r'^(\*|(W/)?"[0-9]{1,19}"(, *(W/)?"[0-9]{1,19}")*)$',
+    pattern=rf"^(\*|{IF_MATCH_PATTERN})$",
     description=(
         "Optional optimistic concurrency: the ETag (plan revision) your change is based on. "
         "If the plan has moved on, nothing is written and the answer is 412."

@@ -120,8 +120,6 @@ def bar_chart(stats: Statistics) -> Chart | None:
                     hidden=bool(cell.hidden),
                 )
             )
-    ticks = [
-        Tick(round(base_y - plot_h * v / top, 1), str(v)) for v in range(0, top + 1, step)
-    ]
+    ticks = [Tick(round(base_y - plot_h * v / top, 1), str(v)) for v in range(0, top + 1, step)]
     legend = [Legend(m, METRIC_LABELS[m], COLOURS[m]) for m in METRICS]
     return Chart(WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, base_y, bars, ticks, groups, legend)

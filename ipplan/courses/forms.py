@@ -45,16 +45,17 @@ class CourseForm(EditForm):
         error_messages={"required": _("Enter where the treatment takes place.")},
     )
     referral_date = date_field(_("Referred on"))
-    start_date = date_field(_("Started on"))
+    start_date = date_field(
+        _("Started on"),
+        help_text=_("For a course that is only referred: the planned start, if known."),
+    )
     planned_end = date_field(_("Planned end"))
     status = forms.ChoiceField(
         label=_("Status"),
         choices=TreatmentCourse.Status.choices,
         initial=TreatmentCourse.Status.REFERRED,
     )
-    end_date = date_field(
-        _("Ended on"), help_text=_("For a completed or broken-off course only.")
-    )
+    end_date = date_field(_("Ended on"), help_text=_("For a completed or broken-off course only."))
     break_reason = forms.ChoiceField(
         label=_("Reason for the break-off"),
         choices=[("", _("(not broken off)"))] + list(TreatmentCourse.BreakReason.choices),

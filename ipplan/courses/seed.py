@@ -142,8 +142,8 @@ def _add_courses(
     if plan.status == Plan.Status.CLOSED:
         return 0  # read-only history; its courses were added before it was closed
     existing: dict[tuple[str, str], int] = {}
-    for kind, provider in TreatmentCourse.objects.alive().filter(plan=plan).values_list(
-        "kind", "provider"
+    for kind, provider in (
+        TreatmentCourse.objects.alive().filter(plan=plan).values_list("kind", "provider")
     ):
         existing[(kind, provider)] = existing.get((kind, provider), 0) + 1
     created = 0

@@ -261,7 +261,9 @@ def year_stats(facts: Sequence[CourseFact], year: int, today: datetime.date) -> 
         return day is not None and age_group(fact.birth_date, day) == key
 
     by_age = [
-        _row(key, AGE_LABELS[key], {m: [f for f in in_cell[m] if in_group(f, key)] for m in METRICS})
+        _row(
+            key, AGE_LABELS[key], {m: [f for f in in_cell[m] if in_group(f, key)] for m in METRICS}
+        )
         for key, _low, _high in AGE_GROUPS
     ]
     _secondary(by_kind, total)
@@ -273,9 +275,7 @@ def year_stats(facts: Sequence[CourseFact], year: int, today: datetime.date) -> 
 
 def data_years(facts: Iterable[CourseFact], today: datetime.date) -> list[int]:
     """From the first year any course started or ended up to this year."""
-    years = [
-        day.year for f in facts for day in (f.start_date, f.end_date) if day and day <= today
-    ]
+    years = [day.year for f in facts for day in (f.start_date, f.end_date) if day and day <= today]
     if not years:
         return []
     return list(range(min(years), today.year + 1))

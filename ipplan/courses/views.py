@@ -84,7 +84,9 @@ def course_edit_view(request: HttpRequest, pk: int, course_pk: int) -> HttpRespo
     return _render(request, access, "courses/course_form.html", {"form": form, "course": course})
 
 
-def _save(request: HttpRequest, access: PlanAccess, form: CourseForm, course: TreatmentCourse) -> bool:
+def _save(
+    request: HttpRequest, access: PlanAccess, form: CourseForm, course: TreatmentCourse
+) -> bool:
     """Send only what this user changed. If someone else (e.g. live in a meeting)
     changed one of those fields after the form was drawn, keep their value, show it,
     and let the user save again deliberately."""
@@ -109,9 +111,7 @@ def _save(request: HttpRequest, access: PlanAccess, form: CourseForm, course: Tr
             return False
     values = {name: form.cleaned_data[name] for name in changed}
     try:
-        course_update(
-            plan_id=access.plan.pk, user=request.user, course_id=course.pk, values=values
-        )
+        course_update(plan_id=access.plan.pk, user=request.user, course_id=course.pk, values=values)
     except services.OperationError as error:
         form.add_operation_error(error)
         return False
@@ -133,7 +133,9 @@ def _show_clashes(form: CourseForm, course: TreatmentCourse, names: list[str]) -
             )
             % {"value": value},
         )
-    data["base_revision"] = str(Plan.objects.values_list("revision", flat=True).get(pk=course.plan_id))
+    data["base_revision"] = str(
+        Plan.objects.values_list("revision", flat=True).get(pk=course.plan_id)
+    )
     form.data = data
 
 
@@ -199,7 +201,9 @@ def statistics_csv_view(request: HttpRequest) -> HttpResponse:
     today: datetime.date = timezone.localdate()
     stats = statistics.course_statistics(today=today)
     # The byte order mark makes spreadsheet programs read the file as UTF-8 (æøå).
-    response = HttpResponse("\ufeff" + statistics.to_csv(stats), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        "\ufeff" + statistics.to_csv(stats), content_type="text/csv; charset=utf-8"
+    )
     filename = f"behandlingslop-statistikk-{today.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

@@ -246,6 +246,18 @@ def _find(state: dict[str, Any], target: str, obj_id: int) -> dict[str, Any] | N
 
 
 def apply_event(state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
+    """Apply one committed op to a plan state, in place; see `_apply` for the rules.
+
+    Lists stay in the snapshot's order afterwards (themes, goals and measures by
+    (position, id) across the plan; members by id), so states compare equal.
+    """
+    _apply(state, op)
+    for name in ("themes", "goals", "measures"):
+        state[name].sort(key=lambda o: (o["position"], o["id"]))
+    return state
+
+
+def _apply(state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
     """Apply one committed op (the `op` of an op/ack message) to a plan state, in place.
 
     The rules a client follows (see docs/protocol.md, "Applying ops"):

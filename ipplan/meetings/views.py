@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ipplan.plans import services as plan_services
@@ -163,16 +164,31 @@ def room_strings() -> dict[str, str]:
 
     Placeholders use Python's %(name)s form; static/js/meeting/i18n.js fills them in.
     """
-    return {
+    # Counted texts in both forms (literal ngettext calls, so makemessages finds them);
+    # i18n.js uses "<key>_one" when n == 1, the plural rule of Norwegian and English.
+    plural_forms: dict[str, str] = {}
+    for n, suffix in ((1, "_one"), (2, "")):
+        plural_forms[f"reconnecting_pending{suffix}"] = ngettext(
+            "Reconnecting… %(n)s change waiting", "Reconnecting… %(n)s changes waiting", n
+        )
+        plural_forms[f"offline_pending{suffix}"] = ngettext(
+            "Offline – %(n)s change waiting, it is sent when the connection is back",
+            "Offline – %(n)s changes waiting, they are sent when the connection is back",
+            n,
+        )
+        plural_forms[f"pending{suffix}"] = ngettext(
+            "%(n)s change being saved", "%(n)s changes being saved", n
+        )
+        plural_forms[f"restored_pending{suffix}"] = ngettext(
+            "%(n)s unsent change from before the page was reloaded is being sent.",
+            "%(n)s unsent changes from before the page was reloaded are being sent.",
+            n,
+        )
+    return plural_forms | {
         "live": _("Live"),
         "connecting": _("Connecting…"),
         "reconnecting": _("Reconnecting…"),
-        "reconnecting_pending": _("Reconnecting… %(n)s changes waiting"),
         "offline": _("Offline"),
-        "offline_pending": _(
-            "Offline – %(n)s changes waiting, they are sent when the connection is back"
-        ),
-        "pending": _("%(n)s changes being saved"),
         "ended": _(
             "Your session has ended. Log in again to "
             "continue; your unsent changes are kept in this tab."
@@ -243,9 +259,6 @@ def room_strings() -> dict[str, str]:
         "copied": _("The text is copied."),
         "lost_label": _("Your text"),
         "editing_in": _("%(name)s is in %(field)s"),
-        "restored_pending": _(
-            "%(n)s unsent changes from before the page was reloaded are being sent."
-        ),
     }
 
 

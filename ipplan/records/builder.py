@@ -24,9 +24,10 @@ the frozen record keeps them as they were at close.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections import Counter
-import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from ipplan.plans.models import Change, Consent, Goal, Measure, Member, Plan, Theme
 
 from . import display
-from .history import Row, change_rows, initial_text, values_before
+from .history import initial_text, values_before
 
 RECORD_VERSION = 1
 _MISSING = object()
@@ -58,6 +59,28 @@ _EVENTS: dict[tuple[str, str], dict[Any, str] | str] = {
 }
 
 
+@dataclass(slots=True)
+class _Light:
+    """A change without its values: enough to decide how it folds. The JSON values are
+    fetched afterwards for the few revisions that end up in the record."""
+
+    revision: int
+    kind: str
+    target_type: str
+    target_id: int
+    field: str
+    user_id: int
+    meeting_id: int | None
+
+
+_LIGHT = ("revision", "kind", "target_type", "target_id", "field", "user_id", "meeting_id")
+
+
+def _light_rows(plan: Plan, since: int, upto: int) -> list[_Light]:
+    qs = Change.objects.filter(plan=plan, revision__gt=since, revision__lte=upto)
+    return [_Light(*values) for values in qs.order_by("revision").values_list(*_LIGHT)]
+
+
 @dataclass
 class _Entry:
     kind: str
@@ -65,11 +88,15 @@ class _Entry:
     target_id: int
     user_id: int
     first_revision: int
-    at: datetime.datetime
+    first_kind: str = ""
     field: str = ""
+    prior_revision: int | None = None
+    last_revision: int = 0
+    at: datetime.datetime | None = None
     before: Any = None
     after: Any = None
     values: dict[str, Any] | None = None
+    field_revisions: dict[str, int] = dataclasses.field(default_factory=dict)
     count: int = 1
     outside: bool = False
     removed_again: bool = False
@@ -92,16 +119,19 @@ class _Builder:
     # ---------------------------------------------------------------- folding
 
     def build(self) -> dict[str, Any]:
-        rows = change_rows(self.plan, since=self.start, upto=self.end)
+        rows = _light_rows(self.plan, self.start, self.end)
         previous_end = self._previous_end()
         earlier = (
-            change_rows(self.plan, since=previous_end, upto=self.start)
+            _light_rows(self.plan, previous_end, self.start)
             if previous_end is not None and previous_end < self.start
             else []
         )
         entries = self._fold(rows, self.start, self.meeting.pk)
         between = self._fold(earlier, previous_end or 0, None)
-        self._load_names(rows + earlier)
+        self._load_names(
+            {r.user_id for r in rows} | {r.user_id for r in earlier},
+            [*entries.values(), *between.values()],
+        )
         sections = self._sections(entries, agenda=True)
         people = Counter(row.user_id for row in rows)
         return {
@@ -114,8 +144,11 @@ class _Builder:
             "meeting": self._meeting_info(),
             "attendees": self._attendees(),
             "agenda": [
-                {"theme": item.theme_id, "title": self.theme_titles.get(item.theme_id, ""),
-                 "decision": item.decision}
+                {
+                    "theme": item.theme_id,
+                    "title": self.theme_titles.get(item.theme_id, ""),
+                    "decision": item.decision,
+                }
                 for item in self.agenda
             ],
             "sections": sections,
@@ -153,92 +186,119 @@ class _Builder:
             .first()
         )
 
-    def _fold(
-        self, rows: list[Row], start: int, meeting_id: int | None
-    ) -> dict[tuple, _Entry]:
-        """Fold the changes after revision `start`; `meeting_id` None: no meeting, so
-        nothing is marked as made outside it."""
-        created_here = {
-            (r.target_type, r.target_id) for r in rows if r.kind == Change.Kind.CREATE
-        }
-        text_keys = {
-            (r.target_type, r.target_id, r.field)
-            for r in rows
-            if r.kind == Change.Kind.TEXT and (r.target_type, r.target_id) not in created_here
-        }
-        current: dict[tuple, Any] = values_before(self.plan, text_keys, start)
+    def _fold(self, rows: list[_Light], start: int, meeting_id: int | None) -> dict[tuple, _Entry]:
+        """Fold the changes after revision `start` into entries; `meeting_id` None: no
+        meeting, so nothing is marked as made outside it.
+
+        First pass on the light rows decides the entries and which revisions' values
+        each needs (the value before a person's first change to a field is the value
+        after the change just before it); the second fetches just those values."""
         entries: dict[tuple, _Entry] = {}
         created: dict[tuple, _Entry] = {}
+        last_on_key: dict[tuple, int] = {}
         for row in rows:
-            target, pk, uid = row.target_type, row.target_id, row.user_id
+            target, pk, uid, rev = row.target_type, row.target_id, row.user_id, row.revision
             obj = (target, pk)
             outside = meeting_id is not None and row.meeting_id != meeting_id
             if row.kind in _FIELD_KINDS:
                 key = (target, pk, row.field)
                 if obj in created:
                     entry = created[obj]
-                    entry.values[row.field] = row.after
+                    entry.field_revisions[row.field] = rev
                     if uid != entry.user_id:
                         entry.editors.add(uid)
-                    current[key] = row.after
+                    last_on_key[key] = rev
                     continue
-                before = current.get(key, _MISSING)
-                if before is _MISSING:
-                    before = (
-                        row.before
-                        if row.kind == Change.Kind.SET
-                        else initial_text(target, pk, row.field)
-                    )
                 ekey = ("field", target, pk, row.field, uid)
                 entry = entries.get(ekey)
                 if entry is None:
                     entry = entries[ekey] = _Entry(
-                        "field", target, pk, uid, row.revision, row.at, row.field, before
+                        "field",
+                        target,
+                        pk,
+                        uid,
+                        rev,
+                        row.kind,
+                        row.field,
+                        prior_revision=last_on_key.get(key),
                     )
                 else:
                     entry.count += 1
-                entry.after = row.after
-                entry.at = row.at
+                entry.last_revision = rev
                 entry.outside = entry.outside or outside
-                current[key] = row.after
+                last_on_key[key] = rev
             elif row.kind == Change.Kind.CREATE:
-                entry = _Entry("created", target, pk, uid, row.revision, row.at, outside=outside)
-                entry.values = dict(row.after or {})
+                entry = _Entry("created", target, pk, uid, rev, last_revision=rev, outside=outside)
                 entries[("created", target, pk)] = entry
                 created[obj] = entry
-            elif row.kind == Change.Kind.DELETE:
+            elif row.kind in {Change.Kind.DELETE, Change.Kind.RESTORE}:
                 if obj in created:
-                    created[obj].removed_again = True
+                    created[obj].removed_again = row.kind == Change.Kind.DELETE
                     continue
-                entry = _Entry("deleted", target, pk, uid, row.revision, row.at, outside=outside)
-                entry.values = dict(row.before or {})
-                entries[("deleted", target, pk, uid, row.revision)] = entry
-            elif row.kind == Change.Kind.RESTORE:
-                if obj in created:
-                    created[obj].removed_again = False
-                    continue
-                entry = _Entry("restored", target, pk, uid, row.revision, row.at, outside=outside)
-                entry.values = dict(row.after or {})
-                entries[("restored", target, pk, uid, row.revision)] = entry
+                kind = "deleted" if row.kind == Change.Kind.DELETE else "restored"
+                entries[(kind, target, pk, uid, rev)] = _Entry(
+                    kind, target, pk, uid, rev, row.kind, last_revision=rev, outside=outside
+                )
             elif row.kind == Change.Kind.MOVE:
                 if obj in created:
                     continue
                 ekey = ("moved", target, pk, uid)
                 entry = entries.get(ekey)
                 if entry is None:
-                    entry = entries[ekey] = _Entry(
-                        "moved", target, pk, uid, row.revision, row.at, before=row.before or {}
-                    )
+                    entry = entries[ekey] = _Entry("moved", target, pk, uid, rev)
                 else:
                     entry.count += 1
-                entry.after = row.after or {}
-                entry.at = row.at
+                entry.last_revision = rev
                 entry.outside = entry.outside or outside
+        self._fill_values(entries.values(), start)
         return entries
+
+    def _fill_values(self, entries: Iterable[_Entry], start: int) -> None:
+        entries = list(entries)
+        needed: set[int] = set()
+        unknown: set[tuple] = set()
+        for e in entries:
+            needed.update((e.first_revision, e.last_revision))
+            if e.prior_revision is not None:
+                needed.add(e.prior_revision)
+            elif e.kind == "field" and e.first_kind == Change.Kind.TEXT:
+                unknown.add((e.target, e.target_id, e.field))
+            needed.update(e.field_revisions.values())
+        stored: dict[int, tuple[Any, Any, datetime.datetime]] = {}
+        ordered = sorted(needed)
+        for chunk in range(0, len(ordered), 2000):
+            for rev, before, after, at in Change.objects.filter(
+                plan=self.plan, revision__in=ordered[chunk : chunk + 2000]
+            ).values_list("revision", "before", "after", "at"):
+                stored[rev] = (before, after, at)
+        earlier = values_before(self.plan, unknown, start)
+        for e in entries:
+            first_before, first_after, _at = stored[e.first_revision]
+            e.at = stored[e.last_revision][2]
+            if e.kind == "field":
+                if e.prior_revision is not None:
+                    e.before = stored[e.prior_revision][1]
+                elif e.first_kind == Change.Kind.SET:
+                    e.before = first_before
+                else:
+                    key = (e.target, e.target_id, e.field)
+                    e.before = earlier[key] if key in earlier else initial_text(*key)
+                e.after = stored[e.last_revision][1]
+            elif e.kind == "created":
+                e.values = dict(first_after or {})
+                for name, rev in e.field_revisions.items():
+                    e.values[name] = stored[rev][1]
+            elif e.kind == "deleted":
+                e.values = dict(first_before or {})
+            elif e.kind == "restored":
+                e.values = dict(first_after or {})
+            elif e.kind == "moved":
+                e.before = first_before or {}
+                e.after = stored[e.last_revision][1] or {}
 
     # ------------------------------------------------------------------ names
 
-    def _load_names(self, rows: list[Row]) -> None:
+    def _load_names(self, user_ids: set[int], entries: list[_Entry]) -> None:
         from django.contrib.auth import get_user_model
 
         plan = self.plan
@@ -261,9 +321,10 @@ class _Builder:
         }
         members = list(Member.objects.filter(plan=plan).select_related("user"))
         self.consents = {c.pk: c for c in Consent.objects.filter(plan=plan)}
-        user_ids = {row.user_id for row in rows} | {plan.coordinator_id}
-        user_ids |= {row.after for row in rows if row.field == "coordinator" and row.after}
-        user_ids |= {row.before for row in rows if row.field == "coordinator" and row.before}
+        user_ids = set(user_ids) | {plan.coordinator_id}
+        for e in entries:
+            if e.target == "plan" and e.field == "coordinator":
+                user_ids.update(v for v in (e.before, e.after) if isinstance(v, int))
         if self.meeting.closed_by_id:
             user_ids.add(self.meeting.closed_by_id)
         self.user_names = {
@@ -320,7 +381,7 @@ class _Builder:
             "target_label": self._target_label(target, pk, entry.values),
             "label": self._object_label(target, pk, entry.values),
             "user": self._user(entry.user_id),
-            "at": entry.at.isoformat(),
+            "at": entry.at.isoformat() if entry.at else None,
             "revision": entry.first_revision,
             "count": entry.count,
             "outside_meeting": entry.outside,
@@ -358,9 +419,7 @@ class _Builder:
         }
         result["before"] = display.format_value(target, name, before, self.names)
         result["after"] = display.format_value(target, name, after, self.names)
-        result["diff"] = (
-            display.text_diff(before or "", after or "") if kind == "text" else None
-        )
+        result["diff"] = display.text_diff(before or "", after or "") if kind == "text" else None
         return result
 
     def _values(self, target: str, values: dict[str, Any]) -> list[list[str]]:
@@ -387,8 +446,14 @@ class _Builder:
 
         sections: list[dict] = []
 
-        def add(key: str, title: str, *, theme: int | None = None, decision: str = "",
-                on_agenda: bool = False) -> None:
+        def add(
+            key: str,
+            title: str,
+            *,
+            theme: int | None = None,
+            decision: str = "",
+            on_agenda: bool = False,
+        ) -> None:
             sections.append(
                 {
                     "key": key,
@@ -461,7 +526,9 @@ class _Builder:
         ):
             if a.user_id:
                 organisation = a.user.organisation.name if a.user.organisation_id else ""
-                result.append({"name": a.user.display_name, "role": a.role, "organisation": organisation})
+                result.append(
+                    {"name": a.user.display_name, "role": a.role, "organisation": organisation}
+                )
             else:
                 result.append({"name": a.name, "role": a.role, "organisation": ""})
         return result
@@ -483,9 +550,7 @@ def _consent_values(values: dict[str, Any], names: display.Names) -> list[list[s
     if values.get("expires_on"):
         shown.append([_("Expires"), display.format_date(values["expires_on"])])
     if values.get("members"):
-        shown.append(
-            [_("Covers"), ", ".join(names.members.get(m, "?") for m in values["members"])]
-        )
+        shown.append([_("Covers"), ", ".join(names.members.get(m, "?") for m in values["members"])])
     if values.get("scope"):
         shown.append([_("Scope"), values["scope"]])
     return shown

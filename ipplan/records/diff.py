@@ -62,7 +62,12 @@ def diff_states(
     themes_b = {t["id"]: t for t in b["themes"]}
     themes_a = {t["id"]: t for t in a["themes"]}
     theme_titles: dict[int, str] = {}
-    for source in (a["deleted"].get("theme", []), b["deleted"].get("theme", []), a["themes"], b["themes"]):
+    for source in (
+        a["deleted"].get("theme", []),
+        b["deleted"].get("theme", []),
+        a["themes"],
+        b["themes"],
+    ):
         for theme in source:
             theme_titles[theme["id"]] = theme.get("title") or ""
 
@@ -164,7 +169,12 @@ def diff_states(
         label = _consent_label(consent)
         before = old_consents.get(consent["id"])
         users_ = who(by_object[("consent", consent["id"])])
-        base = {"target": "consent", "id": consent["id"], "target_label": _("Consent"), "label": label}
+        base = {
+            "target": "consent",
+            "id": consent["id"],
+            "target_label": _("Consent"),
+            "label": label,
+        }
         if before is None:
             sections["consents"].append({**base, "kind": "created", "values": [], "users": users_})
         elif consent.get("withdrawn_at") and not before.get("withdrawn_at"):
@@ -183,7 +193,9 @@ def diff_states(
 
     ordered: list[dict[str, Any]] = []
     if sections.get("plan"):
-        ordered.append({"key": "plan", "title": _("The plan in general"), "entries": sections.pop("plan")})
+        ordered.append(
+            {"key": "plan", "title": _("The plan in general"), "entries": sections.pop("plan")}
+        )
     theme_keys = [f"theme:{pk}" for pk in themes_b] + [
         f"theme:{pk}" for pk in themes_a if pk not in themes_b
     ]
@@ -192,14 +204,25 @@ def diff_states(
         if sections.get(key):
             pk = _int(key[6:])
             ordered.append(
-                {"key": key, "title": theme_titles.get(pk, ""), "theme": pk, "entries": sections.pop(key)}
+                {
+                    "key": key,
+                    "title": theme_titles.get(pk, ""),
+                    "theme": pk,
+                    "entries": sections.pop(key),
+                }
             )
     if sections.get("members"):
         ordered.append(
-            {"key": "members", "title": _("The responsible group"), "entries": sections.pop("members")}
+            {
+                "key": "members",
+                "title": _("The responsible group"),
+                "entries": sections.pop("members"),
+            }
         )
     if sections.get("consents"):
-        ordered.append({"key": "consents", "title": _("Consent"), "entries": sections.pop("consents")})
+        ordered.append(
+            {"key": "consents", "title": _("Consent"), "entries": sections.pop("consents")}
+        )
     return ordered
 
 

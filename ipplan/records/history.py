@@ -106,7 +106,8 @@ def plan_state_live(plan: Plan) -> dict[str, Any]:
         else:
             alive[target] = {obj.pk for obj in rows}
     consents = {
-        c.pk: _consent_snapshot(c) for c in Consent.objects.filter(plan=plan).prefetch_related("members")
+        c.pk: _consent_snapshot(c)
+        for c in Consent.objects.filter(plan=plan).prefetch_related("members")
     }
     return _assemble(
         plan.revision,
@@ -321,9 +322,7 @@ class Replay:
         items = [
             s
             for pk, s in self.objects[target].items()
-            if pk in alive
-            and pk != snap["id"]
-            and (target == "theme" or s.get("theme") == theme)
+            if pk in alive and pk != snap["id"] and (target == "theme" or s.get("theme") == theme)
         ]
         items.sort(key=lambda s: (s["position"], s["id"]))
         return items

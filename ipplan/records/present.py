@@ -12,7 +12,9 @@ from . import display
 from .diff import names_for
 
 
-def _fields(target: str, snap: dict[str, Any], names: display.Names, skip: tuple = ()) -> list[dict]:
+def _fields(
+    target: str, snap: dict[str, Any], names: display.Names, skip: tuple = ()
+) -> list[dict]:
     rows = []
     for name in services.FIELDS.get(target, {}):
         if name in skip:
@@ -88,8 +90,11 @@ def present_state(plan: Plan, state: dict[str, Any]) -> dict[str, Any]:
         "members": members,
         "deleted": {
             target: [
-                {"id": s["id"], "label": display.object_label(target, s, names),
-                 "target_label": display.target_label(target, s.get("level"))}
+                {
+                    "id": s["id"],
+                    "label": display.object_label(target, s, names),
+                    "target_label": display.target_label(target, s.get("level")),
+                }
                 for s in items
             ]
             for target, items in state["deleted"].items()

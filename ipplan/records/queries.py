@@ -134,7 +134,9 @@ def consents_expiring(user: Any, *, today: datetime.date | None = None) -> Query
     return (
         Consent.objects.filter(
             Consent.valid_q(today),
-            plan__in=visible_plans(user).filter(coordinator=user).exclude(status=Plan.Status.CLOSED),
+            plan__in=visible_plans(user)
+            .filter(coordinator=user)
+            .exclude(status=Plan.Status.CLOSED),
             expires_on__isnull=False,
             expires_on__lte=today + datetime.timedelta(days=CONSENT_WARNING_DAYS),
         )

@@ -139,7 +139,9 @@ def comment_create(
     try:
         target_pk = int(target_id)
     except (TypeError, ValueError):
-        raise OperationError("invalid", _("Choose what the comment is about."), field="target") from None
+        raise OperationError(
+            "invalid", _("Choose what the comment is about."), field="target"
+        ) from None
     if not model.objects.alive().filter(plan=plan, pk=target_pk).exists():
         raise OperationError("not_found", _("Could not find the item (it may have been deleted)."))
     return Comment.objects.create(
@@ -197,9 +199,7 @@ def comment_resolve(*, comment_id: Any, user: Any) -> Comment:
     if root.resolved_at is None:
         root.resolved_at = timezone.now()
         root.resolved_by = user
-        Comment.objects.filter(pk=root.pk).update(
-            resolved_at=root.resolved_at, resolved_by=user
-        )
+        Comment.objects.filter(pk=root.pk).update(resolved_at=root.resolved_at, resolved_by=user)
     return root
 
 

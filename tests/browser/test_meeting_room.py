@@ -118,9 +118,9 @@ def test_two_people_typing_in_one_field_keep_every_character_and_follow_the_meet
             await expect(siv.locator("#theme-panel")).to_have_attribute(
                 "data-theme", next_theme, timeout=10000
             )
-            await expect(siv.locator(f'#agenda-list [data-item="{items[1].pk}"] a')).to_have_attribute(
-                "aria-current", "step"
-            )
+            await expect(
+                siv.locator(f'#agenda-list [data-item="{items[1].pk}"] a')
+            ).to_have_attribute("aria-current", "step")
             await expect(siv.locator("#theme-heading")).to_contain_text(next_title)
             values["announced"] = await siv.locator("#announcer").inner_text()
             await browser.close()
@@ -196,9 +196,7 @@ async def tab_to(page: Page, selector: str, limit: int = 250) -> None:
     raise AssertionError(f"{selector} is not reachable with Tab")
 
 
-def test_a_coordinator_runs_a_meeting_by_keyboard_only(
-    server, chromium_path, plan, coordinator
-):
+def test_a_coordinator_runs_a_meeting_by_keyboard_only(server, chromium_path, plan, coordinator):
     planned = services.meeting_schedule(plan_id=plan.pk, user=coordinator, scheduled_at=when())
     items = list(planned.items.order_by("position"))
     goal = Goal.objects.get(plan=plan, text="Egen leilighet")
@@ -305,3 +303,57 @@ def test_undo_takes_back_only_my_typing_refusals_are_explained_and_readers_only_
     assert goal.text == "Ny: Egen leilighet i sentrum"
     assert goal.evaluation_date.isoformat() == original_date
     assert result["error"].strip()  # the server's message for people ("outside the plan period")
+
+
+def test_goals_are_reordered_and_removed_by_keyboard_and_a_removal_can_be_undone(
+    server, chromium_path, meeting, specialist, coordinator
+):
+    plan = meeting.plan
+    theme = meeting.current_item.theme
+    first = Goal.objects.get(plan=plan, text="Egen leilighet")
+    second = Goal.objects.create(
+        plan=plan,
+        theme=theme,
+        text="Betale husleie selv",
+        success_criterion="Ingen purringer i tre måneder",
+        evaluation_date=first.evaluation_date,
+        position=1,
+    )
+    cookies = {u.username: session_cookie(u, server.url) for u in (specialist, coordinator)}
+
+    async def scenario() -> dict:
+        async with async_playwright() as p:
+            browser = await launch(p, chromium_path)
+            siv = await open_room(browser, server, cookies["siv"], meeting.pk)
+            kari = await open_room(browser, server, cookies["kari"], meeting.pk)
+            siv.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            up = f'[data-object="goal"][data-id="{second.pk}"] [data-action="move-up"]'
+            await siv.locator(up).focus()
+            await siv.keyboard.press("Enter")
+            cards = kari.locator("#goal-list > li")
+            await expect(cards.first).to_have_attribute("data-id", str(second.pk))
+            await expect(siv.locator("#goal-list > li").first).to_have_attribute(
+                "data-id", str(second.pk)
+            )
+            # Focus stays with the card that moved (its "move up" is now disabled).
+            focused = await siv.evaluate(
+                "() => document.activeElement.closest('[data-object]')?.dataset.id"
+            )
+            remove = f'[data-object="goal"][data-id="{first.pk}"] [data-action="delete"]'
+            await siv.locator(remove).focus()
+            await siv.keyboard.press("Enter")
+            await expect(cards).to_have_count(1)
+            announced = await kari.locator("#announcer").inner_text()
+            await siv.locator("#undo").focus()
+            await siv.keyboard.press("Enter")
+            await expect(cards).to_have_count(2)
+            await expect(cards.last).to_have_attribute("data-id", str(first.pk))
+            await settled(siv)
+            await browser.close()
+            return {"focused": focused, "announced": announced}
+
+    result = asyncio.run(scenario())
+    assert result["focused"] == str(second.pk)
+    assert "Siv Spesialist" in result["announced"]
+    order = list(Goal.objects.alive().filter(theme=theme).values_list("pk", flat=True))
+    assert order == [second.pk, first.pk]

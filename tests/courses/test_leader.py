@@ -26,8 +26,13 @@ def courses(plan, people_plans, add_course):
     made = [add_course(p, start_date=days(-100), status="ongoing") for p in plans[1:]]
     made.append(
         add_course(
-            plan, start_date=days(-100), planned_end=days(30), status="broken_off",
-            end_date=days(-1), break_reason="self_discharge", break_note="Per skrev seg ut.",
+            plan,
+            start_date=days(-100),
+            planned_end=days(30),
+            status="broken_off",
+            end_date=days(-1),
+            break_reason="self_discharge",
+            break_note="Per skrev seg ut.",
         )
     )
     return made
@@ -39,9 +44,11 @@ def test_the_leader_sees_the_yearly_figures(client, leader, courses):
     assert response.status_code == 200
     page = response.content.decode()
     year = str(days(-100).year)
-    assert f"<th scope=\"row\">{year}" in page
-    assert re.search(r'<svg[^>]*role="img"[^>]*aria-labelledby="stats-chart-title stats-chart-desc"', page)
-    assert "<title id=\"stats-chart-title\">" in page and "<desc id=\"stats-chart-desc\">" in page
+    assert f'<th scope="row">{year}' in page
+    assert re.search(
+        r'<svg[^>]*role="img"[^>]*aria-labelledby="stats-chart-title stats-chart-desc"', page
+    )
+    assert '<title id="stats-chart-title">' in page and '<desc id="stats-chart-desc">' in page
     assert "<table" in page and "&lt;5" in page  # Per's break-off is one person: hidden
 
 
@@ -50,7 +57,9 @@ def test_the_statistics_show_no_names_ids_or_links_to_plans(client, leader, plan
     page = client.get(reverse("courses:statistics")).content.decode()
     csv = client.get(reverse("courses:statistics_csv")).content.decode()
     for text in (page, csv):
-        assert "Per" + " Person" not in text and "Syntetisk" not in text and "Testperson" not in text
+        assert (
+            "Per" + " Person" not in text and "Syntetisk" not in text and "Testperson" not in text
+        )
         assert "skrev seg ut" not in text.lower() and "DPS Rus" not in text
         assert "/planer/" not in text
         assert f"course-{courses[0].pk}" not in text
@@ -127,12 +136,22 @@ def test_the_leader_gets_404_on_every_plan_url(client, plan, leader, coordinator
     course = add_course(plan)
     goal = Goal.objects.filter(plan=plan).first()
     ids = {
-        "theme_pk": goal.theme_id, "goal_pk": goal.pk, "measure_pk": Measure.objects.get(plan=plan).pk,
-        "member_pk": Member.objects.filter(plan=plan).first().pk, "course_pk": course.pk,
-        "theme": goal.theme_id, "goal": goal.pk, "measure": Measure.objects.get(plan=plan).pk,
-        "member": Member.objects.filter(plan=plan).first().pk, "course": course.pk,
-        "obj_pk": goal.pk, "revision": plan.revision, "target": "goal", "target_id": goal.pk,
-        "field": "text", "change": Change.objects.filter(plan=plan).first().pk,
+        "theme_pk": goal.theme_id,
+        "goal_pk": goal.pk,
+        "measure_pk": Measure.objects.get(plan=plan).pk,
+        "member_pk": Member.objects.filter(plan=plan).first().pk,
+        "course_pk": course.pk,
+        "theme": goal.theme_id,
+        "goal": goal.pk,
+        "measure": Measure.objects.get(plan=plan).pk,
+        "member": Member.objects.filter(plan=plan).first().pk,
+        "course": course.pk,
+        "obj_pk": goal.pk,
+        "revision": plan.revision,
+        "target": "goal",
+        "target_id": goal.pk,
+        "field": "text",
+        "change": Change.objects.filter(plan=plan).first().pk,
     }
     urls = _plan_urls(plan, ids)
     assert len(urls) >= 20  # the plan pages, courses, history and API are all covered

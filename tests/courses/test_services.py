@@ -4,7 +4,13 @@ field order of multi-field saves, soft delete and restore."""
 import pytest
 
 from ipplan.courses.models import TreatmentCourse
-from ipplan.courses.services import course_create, course_delete, course_update, update_order
+from ipplan.courses.services import (
+    course_create,
+    course_delete,
+    course_snapshots,
+    course_update,
+    update_order,
+)
 from ipplan.plans import services
 from ipplan.plans.models import Change, Plan
 from ipplan.plans.services import OperationError
@@ -48,7 +54,13 @@ def test_a_live_text_edit_of_the_provider_is_transformed_and_logged(plan, coordi
     services.apply_operation(
         plan_id=plan.pk,
         user=coordinator,
-        op={"type": "text", "target": "course", "id": course.pk, "field": "provider", "ops": [3, " Rus"]},
+        op={
+            "type": "text",
+            "target": "course",
+            "id": course.pk,
+            "field": "provider",
+            "ops": [3, " Rus"],
+        },
         base_revision=base,
         via="live",
     )
@@ -110,12 +122,16 @@ def test_completing_a_course_sets_the_end_date_before_the_status(plan, coordinat
     course.refresh_from_db()
     assert (course.status, course.end_date) == ("completed", days(-1))
     fields = list(
-        Change.objects.filter(target_type="course", kind="set").order_by("revision").values_list("field", flat=True)
+        Change.objects.filter(target_type="course", kind="set")
+        .order_by("revision")
+        .values_list("field", flat=True)
     )
     assert fields == ["end_date", "status"]
 
 
-def test_reopening_a_broken_off_course_changes_the_status_before_clearing(plan, coordinator, add_course):
+def test_reopening_a_broken_off_course_changes_the_status_before_clearing(
+    plan, coordinator, add_course
+):
     course = add_course(
         plan,
         start_date=days(-30),
@@ -155,10 +171,18 @@ def test_a_deleted_course_is_kept_logged_and_can_be_restored(plan, coordinator, 
         services.apply_operation(
             plan_id=plan.pk,
             user=coordinator,
-            op={"type": "set", "target": "course", "id": course.pk, "field": "status", "value": "ongoing"},
+            op={
+                "type": "set",
+                "target": "course",
+                "id": course.pk,
+                "field": "status",
+                "value": "ongoing",
+            },
         )
     services.apply_operation(
-        plan_id=plan.pk, user=coordinator, op={"type": "restore", "target": "course", "id": course.pk}
+        plan_id=plan.pk,
+        user=coordinator,
+        op={"type": "restore", "target": "course", "id": course.pk},
     )
     assert TreatmentCourse.objects.alive().filter(pk=course.pk).exists()
 
@@ -176,10 +200,16 @@ def test_courses_cannot_be_moved(plan, coordinator, add_course):
 def test_a_closed_plan_refuses_course_changes(plan, coordinator, add_course):
     course = add_course(plan)
     services.object_update(
-        plan_id=plan.pk, user=coordinator, target="plan", target_id=plan.pk, values={"status": "closed"}
+        plan_id=plan.pk,
+        user=coordinator,
+        target="plan",
+        target_id=plan.pk,
+        values={"status": "closed"},
     )
     with pytest.raises(OperationError) as exc:
-        course_update(plan_id=plan.pk, user=coordinator, course_id=course.pk, values={"provider": "X"})
+        course_update(
+            plan_id=plan.pk, user=coordinator, course_id=course.pk, values={"provider": "X"}
+        )
     assert exc.value.code == "forbidden"
 
 
@@ -187,5 +217,17 @@ def test_members_still_cannot_be_deleted_as_objects(plan, coordinator):
     member = plan.members.first()
     with pytest.raises(OperationError):
         services.apply_operation(
-            plan_id=plan.pk, user=coordinator, op={"type": "delete", "target": "member", "id": member.pk}
+            plan_id=plan.pk,
+            user=coordinator,
+            op={"type": "delete", "target": "member", "id": member.pk},
         )
+
+
+def test_the_live_snapshot_of_a_course_has_the_keys_of_its_create_op(plan, add_course):
+    course = add_course(plan, referral_date=days(-3))
+    deleted = add_course(plan, kind="lar")
+    course_delete(plan_id=plan.pk, user=plan.coordinator, course_id=deleted.pk)
+    (snap,) = course_snapshots(plan)
+    create = Change.objects.get(target_type="course", target_id=course.pk, kind="create")
+    assert snap == create.after
+    assert snap["id"] == course.pk and snap["referral_date"] == days(-3).isoformat()

@@ -29,7 +29,12 @@ def completed(person, start, end, **extra):
 
 def broken(person, start, end, planned_end=None, **extra):
     return fact(
-        person, status="broken_off", start_date=start, end_date=end, planned_end=planned_end, **extra
+        person,
+        status="broken_off",
+        start_date=start,
+        end_date=end,
+        planned_end=planned_end,
+        **extra,
     )
 
 
@@ -69,7 +74,10 @@ def test_the_current_year_counts_ongoing_as_of_today():
 
 
 def test_a_referred_course_has_not_started_and_is_not_ongoing():
-    facts = [fact(p, status="referred", referral_date=D(2025, 1, 5), start_date=D(2025, 2, 1)) for p in range(6)]
+    facts = [
+        fact(p, status="referred", referral_date=D(2025, 1, 5), start_date=D(2025, 2, 1))
+        for p in range(6)
+    ]
     y = year_stats(facts, 2025, TODAY)
     assert y.total.cells["started"].value == 0 and y.total.cells["ongoing"].value == 0
 
@@ -77,7 +85,9 @@ def test_a_referred_course_has_not_started_and_is_not_ongoing():
 def test_only_a_break_off_before_the_planned_end_counts_as_broken_off():
     early = [broken(p, D(2025, 1, 1), D(2025, 3, 1), planned_end=D(2025, 6, 1)) for p in range(5)]
     unplanned = [broken(p, D(2025, 1, 1), D(2025, 3, 1)) for p in range(10, 12)]
-    late = [broken(p, D(2025, 1, 1), D(2025, 7, 1), planned_end=D(2025, 6, 1)) for p in range(20, 26)]
+    late = [
+        broken(p, D(2025, 1, 1), D(2025, 7, 1), planned_end=D(2025, 6, 1)) for p in range(20, 26)
+    ]
     y = year_stats(early + unplanned + late, 2025, TODAY)
     assert y.total.cells["broken_off"].value == 7
 
@@ -85,7 +95,10 @@ def test_only_a_break_off_before_the_planned_end_counts_as_broken_off():
 def test_it_counts_people_not_courses():
     # Five people; one of them started three courses in 2025.
     facts = [fact(p, start_date=D(2025, 2, 1)) for p in range(5)]
-    facts += [fact(0, "lar", start_date=D(2025, 5, 1)), fact(0, "tsb_inpatient", start_date=D(2025, 9, 1))]
+    facts += [
+        fact(0, "lar", start_date=D(2025, 5, 1)),
+        fact(0, "tsb_inpatient", start_date=D(2025, 9, 1)),
+    ]
     y = year_stats(facts, 2025, TODAY)
     assert y.total.cells["started"].value == 5
     assert str(y.by_kind[0].cells["started"]) == "<5"  # TSB inpatient: person 0 only
@@ -97,7 +110,14 @@ def test_cells_of_one_to_four_people_are_hidden_and_zero_is_shown():
     started = y.total.cells["started"]
     assert started.value is None and started.hidden == SMALL and str(started) == "<5"
     assert str(y.total.cells["completed"]) == "0"
-    assert str(year_stats(facts + [fact(9, start_date=D(2025, 3, 1))], 2025, TODAY).total.cells["started"]) == "5"
+    assert (
+        str(
+            year_stats(facts + [fact(9, start_date=D(2025, 3, 1))], 2025, TODAY).total.cells[
+                "started"
+            ]
+        )
+        == "5"
+    )
 
 
 def test_a_lone_hidden_cell_takes_another_with_it_so_the_total_cannot_reveal_it():

@@ -40,7 +40,11 @@ def test_the_coordinator_adds_a_course_from_the_plan(client, plan, coordinator):
     course = TreatmentCourse.objects.get(plan=plan)
     assert response.status_code == 302
     assert response["Location"] == plan.get_absolute_url() + f"#course-{course.pk}"
-    assert (course.kind, course.status, course.start_date) == ("tsb_inpatient", "ongoing", days(-30))
+    assert (course.kind, course.status, course.start_date) == (
+        "tsb_inpatient",
+        "ongoing",
+        days(-30),
+    )
     change = Change.objects.get(target_type="course", kind="create")
     assert change.user == coordinator and change.via == "form"
 
@@ -48,17 +52,32 @@ def test_the_coordinator_adds_a_course_from_the_plan(client, plan, coordinator):
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"start_date": days(-5).isoformat(), "end_date": days(-10).isoformat(), "status": "completed"}, "cannot end before it started"),
-        ({"status": "broken_off", "end_date": days(-2).isoformat()}, "Choose why the course was broken off"),
+        (
+            {
+                "start_date": days(-5).isoformat(),
+                "end_date": days(-10).isoformat(),
+                "status": "completed",
+            },
+            "cannot end before it started",
+        ),
+        (
+            {"status": "broken_off", "end_date": days(-2).isoformat()},
+            "Choose why the course was broken off",
+        ),
         ({"status": "completed"}, "Enter the date the course ended"),
-        ({"status": "ongoing", "end_date": days(-2).isoformat()}, "Only a completed or broken-off course has an end date"),
+        (
+            {"status": "ongoing", "end_date": days(-2).isoformat()},
+            "Only a completed or broken-off course has an end date",
+        ),
         ({"status": "ongoing", "break_reason": "moved"}, "Only a broken-off course has a reason"),
         ({"start_date": "31.02.2025"}, "valid date"),
         ({"kind": ""}, "Choose the kind of treatment course"),
         ({"provider": "   "}, "Enter where the treatment takes place"),
     ],
 )
-def test_bad_input_gets_a_clear_message_and_saves_nothing(client, plan, coordinator, values, message):
+def test_bad_input_gets_a_clear_message_and_saves_nothing(
+    client, plan, coordinator, values, message
+):
     login(client, coordinator)
     revision = Plan.objects.get(pk=plan.pk).revision
     response = client.post(reverse("courses:create", args=[plan.pk]), form_data(**values))
@@ -80,7 +99,17 @@ def edit_data(course, plan, **changes):
     """What the edit form sends: current values, their initial copies, and changes."""
     initial = {
         name: services.field_value(course, name) or ""
-        for name in ("kind", "provider", "referral_date", "start_date", "planned_end", "status", "end_date", "break_reason", "break_note")
+        for name in (
+            "kind",
+            "provider",
+            "referral_date",
+            "start_date",
+            "planned_end",
+            "status",
+            "end_date",
+            "break_reason",
+            "break_note",
+        )
     }
     data = {**initial, **{f"initial-{k}": v for k, v in initial.items()}}
     data["base_revision"] = Plan.objects.get(pk=plan.pk).revision
@@ -99,14 +128,22 @@ def test_the_specialist_completes_a_course_in_one_save(client, plan, specialist,
     assert Change.objects.filter(target_type="course", kind="set", user=specialist).count() == 2
 
 
-def test_an_edit_does_not_overwrite_a_change_made_live_meanwhile(client, plan, coordinator, specialist, add_course):
+def test_an_edit_does_not_overwrite_a_change_made_live_meanwhile(
+    client, plan, coordinator, specialist, add_course
+):
     course = add_course(plan, start_date=days(-30), status="ongoing")
     login(client, specialist)
     data = edit_data(course, plan, provider="Mitt sted")
     services.apply_operation(  # Kari renames the provider in the meeting room
         plan_id=plan.pk,
         user=coordinator,
-        op={"type": "set", "target": "course", "id": course.pk, "field": "provider", "value": "Hennes sted"},
+        op={
+            "type": "set",
+            "target": "course",
+            "id": course.pk,
+            "field": "provider",
+            "value": "Hennes sted",
+        },
     )
     response = client.post(reverse("courses:edit", args=[plan.pk, course.pk]), data)
     assert response.status_code == 200
@@ -155,9 +192,15 @@ def test_a_course_of_another_plan_is_not_found(client, plan, other_plan, coordin
     assert client.get(reverse("courses:edit", args=[plan.pk, course.pk])).status_code == 404
 
 
-def test_the_plan_page_lists_courses_and_offers_edits_to_editors_only(client, plan, coordinator, reader, add_course):
+def test_the_plan_page_lists_courses_and_offers_edits_to_editors_only(
+    client, plan, coordinator, reader, add_course
+):
     course = add_course(
-        plan, start_date=days(-30), status="broken_off", end_date=days(-2), break_reason="no_show",
+        plan,
+        start_date=days(-30),
+        status="broken_off",
+        end_date=days(-2),
+        break_reason="no_show",
         break_note="Møtte ikke etter permisjon.",
     )
     login(client, coordinator)
@@ -195,7 +238,9 @@ def overdue_goal(plan, user, **values):
     return Goal.objects.get(pk=result.result["id"])
 
 
-def test_the_dashboard_lists_goals_whose_evaluation_date_has_passed(client, plan, coordinator, specialist):
+def test_the_dashboard_lists_goals_whose_evaluation_date_has_passed(
+    client, plan, coordinator, specialist
+):
     due = overdue_goal(plan, coordinator)
     done = overdue_goal(plan, coordinator, text="Søke skoleplass", status="achieved")
     revised = overdue_goal(plan, coordinator, text="Gå på kurs", status="revised")
@@ -206,7 +251,9 @@ def test_the_dashboard_lists_goals_whose_evaluation_date_has_passed(client, plan
 
 
 @pytest.mark.parametrize("who", ["outsider", "leader"])
-def test_the_dashboard_shows_no_goals_of_plans_one_cannot_read(client, plan, coordinator, who, request):
+def test_the_dashboard_shows_no_goals_of_plans_one_cannot_read(
+    client, plan, coordinator, who, request
+):
     due = overdue_goal(plan, coordinator)
     login(client, request.getfixturevalue(who))
     page = client.get(reverse("plans:dashboard")).content.decode()

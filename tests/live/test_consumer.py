@@ -32,11 +32,16 @@ async def test_joining_sends_a_snapshot_of_the_plan_at_its_revision(sockets, pla
     goal = await db(_goal, plan)
     assert snapshot["rev"] == plan.revision
     assert [g["text"] for g in snapshot["plan"]["goals"]] == [goal.text]
-    assert [t["title"] for t in snapshot["plan"]["themes"]][:2] == ["Bolig", "Meningsfull aktivitet"]
+    assert [t["title"] for t in snapshot["plan"]["themes"]][:2] == [
+        "Bolig",
+        "Meningsfull aktivitet",
+    ]
     assert {m["name"] for m in snapshot["plan"]["members"]} >= {"Kari Koordinator", "Nils NAV"}
     assert snapshot["you"]["level"] == "manage" and snapshot["you"]["can_edit"] is True
     assert snapshot["meeting"] is None
-    assert snapshot["presence"] == [{"id": coordinator.pk, "name": "Kari Koordinator", "focus": None}]
+    assert snapshot["presence"] == [
+        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None}
+    ]
     # The snapshot is exactly what a fresh read gives.
     assert (snapshot["rev"], snapshot["plan"]) == await db(plan_snapshot, plan.pk)
 
@@ -58,7 +63,13 @@ async def test_an_edit_is_acknowledged_to_its_sender_and_broadcast_to_the_others
     await kari.send(text_op(goal.pk, "goal", "text", ["Min ", 14], plan.revision, the_id))
     ack = await kari.expect("ack")
     assert ack["op_id"] == the_id and ack["rev"] == plan.revision + 1
-    assert ack["op"] == {"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": ["Min "]}
+    assert ack["op"] == {
+        "type": "text",
+        "target": "goal",
+        "id": goal.pk,
+        "field": "text",
+        "ops": ["Min "],
+    }
     seen = await siv.expect("op")
     assert seen["rev"] == ack["rev"] and seen["op_id"] == the_id and seen["op"] == ack["op"]
     assert seen["user"] == {"id": coordinator.pk, "name": "Kari Koordinator"}
@@ -233,19 +244,28 @@ async def test_presence_is_shared_and_goes_when_the_socket_closes(
     kari = await sockets.open(coordinator, plan.pk)
     siv = await sockets.open(specialist, plan.pk)
     goal = await db(_goal, plan)
-    await kari.expect("presence", users=[
-        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
-        {"id": specialist.pk, "name": "Siv Spesialist", "focus": None},
-    ])
+    await kari.expect(
+        "presence",
+        users=[
+            {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
+            {"id": specialist.pk, "name": "Siv Spesialist", "focus": None},
+        ],
+    )
     await siv.send({"type": "presence", "focus": f"goal:{goal.pk}:text"})
-    await kari.expect("presence", users=[
-        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
-        {"id": specialist.pk, "name": "Siv Spesialist", "focus": f"goal:{goal.pk}:text"},
-    ])
+    await kari.expect(
+        "presence",
+        users=[
+            {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
+            {"id": specialist.pk, "name": "Siv Spesialist", "focus": f"goal:{goal.pk}:text"},
+        ],
+    )
     await siv.close()
-    await kari.expect("presence", users=[
-        {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
-    ])
+    await kari.expect(
+        "presence",
+        users=[
+            {"id": coordinator.pk, "name": "Kari Koordinator", "focus": None},
+        ],
+    )
 
 
 async def test_a_closed_plan_reports_read_only_access(sockets, plan, coordinator, specialist):

@@ -163,13 +163,17 @@ def test_the_room_shell_carries_its_config_and_texts_as_data_not_script(started,
     response = client_for(specialist).get(reverse("meetings:room", args=[started.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    config = json.loads(re.search(r'id="room-config" type="application/json">(.*?)</script>', html).group(1))
+    config = json.loads(
+        re.search(r'id="room-config" type="application/json">(.*?)</script>', html).group(1)
+    )
     assert config["plan"] == started.plan_id
     assert config["meeting"] == started.pk
     assert config["socket"] == f"/ws/plans/{started.plan_id}/?meeting={started.pk}"
     assert config["user"]["id"] == specialist.pk
     assert config["canManage"] is False
-    strings = json.loads(re.search(r'id="room-strings" type="application/json">(.*?)</script>', html).group(1))
+    strings = json.loads(
+        re.search(r'id="room-strings" type="application/json">(.*?)</script>', html).group(1)
+    )
     assert "%(n)s" in strings["offline_pending"]
     # CSP: no inline scripts or styles, only data blocks and our module.
     for tag in re.findall(r"<script[^>]*>", html):
@@ -199,7 +203,9 @@ def test_the_room_can_show_another_theme_by_link(started, specialist):
     )
     html = response.content.decode()
     assert f'data-key="theme:{other.pk}:title"' in html
-    config = json.loads(re.search(r'id="room-config" type="application/json">(.*?)</script>', html).group(1))
+    config = json.loads(
+        re.search(r'id="room-config" type="application/json">(.*?)</script>', html).group(1)
+    )
     assert config["shownTheme"] == other.pk
     assert config["following"] is False
 
@@ -237,7 +243,9 @@ def test_the_coordinator_starts_the_meeting_and_enters_the_room(meeting, coordin
 
 
 def test_start_only_answers_post(meeting, coordinator):
-    assert client_for(coordinator).get(reverse("meetings:start", args=[meeting.pk])).status_code == 405
+    assert (
+        client_for(coordinator).get(reverse("meetings:start", args=[meeting.pk])).status_code == 405
+    )
 
 
 def test_a_member_cannot_start_the_meeting(meeting, specialist):
@@ -248,7 +256,9 @@ def test_a_member_cannot_start_the_meeting(meeting, specialist):
 
 
 def test_a_second_meeting_cannot_start_while_one_is_in_progress(started, coordinator):
-    other = services.meeting_schedule(plan_id=started.plan_id, user=coordinator, scheduled_at=when(2))
+    other = services.meeting_schedule(
+        plan_id=started.plan_id, user=coordinator, scheduled_at=when(2)
+    )
     client = client_for(coordinator)
     response = client.post(reverse("meetings:start", args=[other.pk]), follow=True)
     assert "Another meeting on this plan is already in progress." in response.content.decode()
@@ -275,7 +285,9 @@ def test_next_and_previous_move_the_current_theme_without_scripts(started, coord
 
 
 def test_a_member_cannot_move_the_meeting(started, specialist):
-    response = client_for(specialist).post(reverse("meetings:goto", args=[started.pk]), {"direction": "next"})
+    response = client_for(specialist).post(
+        reverse("meetings:goto", args=[started.pk]), {"direction": "next"}
+    )
     assert response.status_code == 403
 
 
@@ -295,8 +307,12 @@ def test_the_coordinator_closes_the_meeting_and_names_the_next(started, coordina
 
 
 def test_a_next_meeting_in_the_past_is_refused(started, coordinator):
-    past = timezone.localtime(timezone.now() - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    response = client_for(coordinator).post(reverse("meetings:close", args=[started.pk]), {"next_meeting_at": past})
+    past = timezone.localtime(timezone.now() - datetime.timedelta(days=1)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+    response = client_for(coordinator).post(
+        reverse("meetings:close", args=[started.pk]), {"next_meeting_at": past}
+    )
     assert response.status_code == 200
     assert "The next meeting must be in the future." in response.content.decode()
     started.refresh_from_db()
@@ -304,7 +320,9 @@ def test_a_next_meeting_in_the_past_is_refused(started, coordinator):
 
 
 def test_a_member_cannot_close_the_meeting(started, specialist):
-    assert client_for(specialist).post(reverse("meetings:close", args=[started.pk])).status_code == 403
+    assert (
+        client_for(specialist).post(reverse("meetings:close", args=[started.pk])).status_code == 403
+    )
 
 
 # ------------------------------------------------------------ attendees and decisions
@@ -313,7 +331,8 @@ def test_a_member_cannot_close_the_meeting(started, specialist):
 def test_the_coordinator_adds_and_removes_an_attendee_without_account(started, coordinator):
     client = client_for(coordinator)
     response = client.post(
-        reverse("meetings:attendee_add", args=[started.pk]), {"name": "Mor til Per", "role": "Pårørende"}
+        reverse("meetings:attendee_add", args=[started.pk]),
+        {"name": "Mor til Per", "role": "Pårørende"},
     )
     assert response.status_code == 302
     attendee = Attendee.objects.get(meeting=started, name="Mor til Per")
@@ -335,14 +354,18 @@ def test_a_member_cannot_edit_the_attendee_list(started, specialist, coordinator
     response = client.post(reverse("meetings:attendee_add", args=[started.pk]), {"name": "X"})
     assert response.status_code == 403
     own = Attendee.objects.get(meeting=started, user=coordinator)
-    assert client.post(reverse("meetings:attendee_remove", args=[started.pk, own.pk])).status_code == 403
+    assert (
+        client.post(reverse("meetings:attendee_remove", args=[started.pk, own.pk])).status_code
+        == 403
+    )
     assert Attendee.objects.filter(pk=own.pk).exists()
 
 
 def test_an_editing_member_writes_a_decision_during_the_meeting(started, specialist):
     item = started.items.order_by("position").first()
     response = client_for(specialist).post(
-        reverse("meetings:decision", args=[started.pk, item.pk]), {"decision": "Søknad sendes i uke 3"}
+        reverse("meetings:decision", args=[started.pk, item.pk]),
+        {"decision": "Søknad sendes i uke 3"},
     )
     assert response.status_code == 302
     item.refresh_from_db()
@@ -351,14 +374,18 @@ def test_an_editing_member_writes_a_decision_during_the_meeting(started, special
 
 def test_a_reader_cannot_write_a_decision(started, reader):
     item = started.items.order_by("position").first()
-    response = client_for(reader).post(reverse("meetings:decision", args=[started.pk, item.pk]), {"decision": "x"})
+    response = client_for(reader).post(
+        reverse("meetings:decision", args=[started.pk, item.pk]), {"decision": "x"}
+    )
     assert response.status_code == 403
     item.refresh_from_db()
     assert item.decision == ""
 
 
 def test_a_decision_for_another_meetings_item_is_404(started, coordinator, other_plan):
-    foreign = services.meeting_schedule(plan_id=other_plan.pk, user=coordinator, scheduled_at=when())
+    foreign = services.meeting_schedule(
+        plan_id=other_plan.pk, user=coordinator, scheduled_at=when()
+    )
     item = foreign.items.first()
     response = client_for(coordinator).post(
         reverse("meetings:decision", args=[started.pk, item.pk]), {"decision": "x"}

@@ -344,3 +344,14 @@ def test_creating_a_plan_with_a_taken_user_account_is_refused(plan, coordinator,
 def test_the_default_organisation_list_is_not_needed_to_render_the_create_form(coordinator):
     Organisation.objects.all()  # no organisations required
     assert client_for(coordinator).get(url("create")).status_code == 200
+
+
+def test_the_person_reads_his_plan_without_edit_links_but_with_consent_and_access_log(
+    plan, person_user
+):
+    page = client_for(person_user).get(url("detail", plan.pk)).content.decode()
+    assert "Egen leilighet" in page
+    assert url("goal_edit", plan.pk, the_goal(plan).pk) not in page
+    assert url("members", plan.pk) not in page
+    assert url("consent", plan.pk) in page
+    assert url("access_log", plan.pk) in page

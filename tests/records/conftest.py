@@ -34,8 +34,18 @@ def type_text(plan, user, target, obj_id, field, text, *, meeting=None, at=None)
     for char in text:
         length = len(getattr(model.objects.get(pk=obj_id), field) or "")
         ops = [pos, char, length - pos] if pos else [char, length]
-        apply(plan, user, {"type": "text", "target": target, "id": obj_id, "field": field,
-                           "ops": [c for c in ops if c != 0]}, meeting=meeting)
+        apply(
+            plan,
+            user,
+            {
+                "type": "text",
+                "target": target,
+                "id": obj_id,
+                "field": field,
+                "ops": [c for c in ops if c != 0],
+            },
+            meeting=meeting,
+        )
         pos += 1
 
 

@@ -14,14 +14,21 @@ pytestmark = pytest.mark.django_db
 
 
 def post_comment(user, plan, about, body="Kan vi ta dette på neste møte?"):
-    return client_for(user).post(reverse("records:comments", args=[plan.pk]), {"about": about, "body": body})
+    return client_for(user).post(
+        reverse("records:comments", args=[plan.pk]), {"about": about, "body": body}
+    )
 
 
 def test_a_commenter_starts_a_thread_on_a_goal(plan, commenter, goal):
     response = post_comment(commenter, plan, f"goal:{goal.pk}")
     assert response.status_code == 302
     comment = Comment.objects.get()
-    assert (comment.author, comment.target_type, comment.target_id, comment.parent) == (commenter, "goal", goal.pk, None)
+    assert (comment.author, comment.target_type, comment.target_id, comment.parent) == (
+        commenter,
+        "goal",
+        goal.pk,
+        None,
+    )
     assert response["Location"].endswith(f"#comment-{comment.pk}")
 
 
@@ -40,8 +47,16 @@ def test_a_read_only_member_reads_but_cannot_comment(plan, commenter, reader, go
 
 
 def test_replies_and_resolving(plan, commenter, specialist, coordinator, measure):
-    root = services.comment_create(plan_id=plan.pk, user=commenter, target_type="measure", target_id=measure.pk, body="Søknaden er sendt")
-    client_for(specialist).post(reverse("records:comment_reply", args=[root.pk]), {"body": "Fint, takk"})
+    root = services.comment_create(
+        plan_id=plan.pk,
+        user=commenter,
+        target_type="measure",
+        target_id=measure.pk,
+        body="Søknaden er sendt",
+    )
+    client_for(specialist).post(
+        reverse("records:comment_reply", args=[root.pk]), {"body": "Fint, takk"}
+    )
     reply = Comment.objects.get(parent=root)
     assert (reply.author, reply.target_type, reply.target_id) == (specialist, "measure", measure.pk)
     # The author resolves their own thread; replying opens it again.
@@ -58,7 +73,9 @@ def test_replies_and_resolving(plan, commenter, specialist, coordinator, measure
 
 
 def test_a_commenter_cannot_resolve_someone_elses_thread(plan, commenter, specialist, goal):
-    root = services.comment_create(plan_id=plan.pk, user=specialist, target_type="goal", target_id=goal.pk, body="Hei")
+    root = services.comment_create(
+        plan_id=plan.pk, user=specialist, target_type="goal", target_id=goal.pk, body="Hei"
+    )
     with pytest.raises(services.OperationError) as error:
         services.comment_resolve(comment_id=root.pk, user=commenter)
     assert error.value.code == "forbidden"
@@ -96,11 +113,19 @@ def test_a_closed_plan_takes_no_comments(plan, coordinator, commenter, goal):
 
 
 def test_outsiders_get_404_everywhere(plan, commenter, outsider, goal):
-    root = services.comment_create(plan_id=plan.pk, user=commenter, target_type="goal", target_id=goal.pk, body="Hei")
+    root = services.comment_create(
+        plan_id=plan.pk, user=commenter, target_type="goal", target_id=goal.pk, body="Hei"
+    )
     client = client_for(outsider)
     assert client.get(reverse("records:comments", args=[plan.pk])).status_code == 404
     assert post_comment(outsider, plan, f"goal:{goal.pk}").status_code == 404
     for name in ("comment_reply", "comment_resolve", "comment_reopen"):
-        assert client.post(reverse(f"records:{name}", args=[root.pk]), {"body": "x"}).status_code == 404
-    assert client.post(reverse("records:comment_reply", args=[999999]), {"body": "x"}).status_code == 404
+        assert (
+            client.post(reverse(f"records:{name}", args=[root.pk]), {"body": "x"}).status_code
+            == 404
+        )
+    assert (
+        client.post(reverse("records:comment_reply", args=[999999]), {"body": "x"}).status_code
+        == 404
+    )
     assert Comment.objects.count() == 1

@@ -14,18 +14,31 @@ from .conftest import client_for, log_entries
 pytestmark = pytest.mark.django_db
 
 
-def test_the_person_sees_their_goals_services_coordinator_and_next_meeting(plan, person_user, coordinator):
+def test_the_person_sees_their_goals_services_coordinator_and_next_meeting(
+    plan, person_user, coordinator
+):
     coordinator.phone = "51 00 00 00"
     coordinator.email = "kari@example.org"
     coordinator.save()
     when = timezone.now() + datetime.timedelta(days=10)
-    meeting_services.meeting_schedule(plan_id=plan.pk, user=coordinator, scheduled_at=when, place="Rådhuset")
+    meeting_services.meeting_schedule(
+        plan_id=plan.pk, user=coordinator, scheduled_at=when, place="Rådhuset"
+    )
     response = client_for(person_user).get(reverse("records:my_plan"))
     assert response.status_code == 200
     body = response.content.decode()
-    for text in ["Egen leilighet", "Har signert leiekontrakt", "Søke kommunal bolig", "NAV Sentrum",
-                 "Kari Koordinator", 'href="tel:51000000"', "mailto:kari@example.org", "Rådhuset",
-                 reverse("plans:access_log", args=[plan.pk]), reverse("records:plan_pdf", args=[plan.pk])]:
+    for text in [
+        "Egen leilighet",
+        "Har signert leiekontrakt",
+        "Søke kommunal bolig",
+        "NAV Sentrum",
+        "Kari Koordinator",
+        'href="tel:51000000"',
+        "mailto:kari@example.org",
+        "Rådhuset",
+        reverse("plans:access_log", args=[plan.pk]),
+        reverse("records:plan_pdf", args=[plan.pk]),
+    ]:
         assert text in body, text
     # Goals come before the services.
     assert body.index("Egen leilighet") < body.index("Søke kommunal bolig")

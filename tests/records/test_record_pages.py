@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from ipplan.meetings import services as meeting_services
-from ipplan.plans.models import AccessLog
+from ipplan.meetings.models import AgendaItem, Meeting
+from ipplan.plans.models import AccessLog, Plan
 from ipplan.records.models import MeetingRecord, RecordAcknowledgement
 
 from .conftest import apply, client_for, close_meeting, log_entries, start_meeting
@@ -16,7 +17,12 @@ pytestmark = pytest.mark.django_db
 def record(plan, coordinator, specialist, goal):
     meeting = start_meeting(plan, coordinator)
     meeting_services.attendee_join(meeting_id=meeting.pk, user=specialist)
-    apply(plan, specialist, {"type": "set", "target": "goal", "id": goal.pk, "field": "status", "value": "achieved"}, meeting=meeting)
+    apply(
+        plan,
+        specialist,
+        {"type": "set", "target": "goal", "id": goal.pk, "field": "status", "value": "achieved"},
+        meeting=meeting,
+    )
     return close_meeting(meeting, coordinator)
 
 
@@ -36,8 +42,12 @@ def test_it_refuses_the_record_to_outsiders_without_a_hint(record, plan, request
     client = client_for(user)
     response = client.get(reverse("records:record", args=[record.pk]))
     assert response.status_code == (302 if user is None else 404)
-    assert client.post(reverse("records:acknowledge", args=[record.pk])).status_code == (302 if user is None else 404)
-    assert client.get(reverse("records:record_pdf", args=[record.pk])).status_code == (302 if user is None else 404)
+    assert client.post(reverse("records:acknowledge", args=[record.pk])).status_code == (
+        302 if user is None else 404
+    )
+    assert client.get(reverse("records:record_pdf", args=[record.pk])).status_code == (
+        302 if user is None else 404
+    )
     assert not RecordAcknowledgement.objects.exists()
     assert not AccessLog.objects.filter(plan=plan, via__in=["record", "pdf"]).exists()
 
@@ -69,12 +79,48 @@ def test_the_coordinator_sees_who_has_not_acknowledged(record, coordinator, spec
     assert "Closed meetings not yet acknowledged by everyone" not in dashboard
 
 
-def test_a_meeting_closed_without_its_record_gets_one_on_first_visit(plan, coordinator, reader):
+def test_closing_a_meeting_freezes_its_record(plan, coordinator, reader, goal):
     meeting = start_meeting(plan, coordinator)
+    apply(
+        plan,
+        coordinator,
+        {"type": "set", "target": "goal", "id": goal.pk, "field": "status", "value": "achieved"},
+        meeting=meeting,
+    )
     meeting_services.meeting_close(meeting_id=meeting.pk, user=coordinator)
+    record = MeetingRecord.objects.get(meeting=meeting)
+    assert record.content["counts"] == {"operations": 1, "entries": 1}
+    response = client_for(reader).get(reverse("records:meeting_record", args=[meeting.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("records:record", args=[record.pk])
+
+
+def test_a_meeting_closed_before_records_existed_gets_its_record_on_first_visit(
+    plan, coordinator, reader
+):
+    meeting = start_meeting(plan, coordinator)
+    # As if closed by an older version: no record was made then.
+    Meeting.objects.filter(pk=meeting.pk).update(
+        status=Meeting.Status.CLOSED, end_revision=Plan.objects.get(pk=plan.pk).revision
+    )
     response = client_for(reader).get(reverse("records:meeting_record", args=[meeting.pk]))
     record = MeetingRecord.objects.get(meeting=meeting)
-    assert response.status_code == 302 and response["Location"] == reverse("records:record", args=[record.pk])
+    assert response["Location"] == reverse("records:record", args=[record.pk])
+
+
+def test_corrections_after_close_are_shown_beside_the_frozen_record(record, plan, coordinator):
+    meeting = record.meeting
+    meeting_services.attendee_add(
+        meeting_id=meeting.pk, user=coordinator, name="Mor", role="Pårørende"
+    )
+    item = AgendaItem.objects.get(meeting=meeting, theme__title="Bolig")
+    meeting_services.agenda_decision_set(
+        item_id=item.pk, user=coordinator, text="Vedtatt i etterkant."
+    )
+    page = client_for(coordinator).get(reverse("records:record", args=[record.pk])).content.decode()
+    assert "Corrected after the meeting was closed" in page
+    assert "Mor" in page and "Vedtatt i etterkant." in page
+    assert MeetingRecord.objects.get(pk=record.pk).content == record.content
 
 
 def test_a_meeting_in_progress_has_no_record_yet(plan, coordinator):
@@ -86,6 +132,10 @@ def test_a_meeting_in_progress_has_no_record_yet(plan, coordinator):
 
 def test_the_plan_page_links_to_history_records_and_comments(record, plan, reader):
     page = client_for(reader).get(reverse("plans:detail", args=[plan.pk])).content.decode()
-    for name, args in [("records:history", [plan.pk]), ("records:comments", [plan.pk]),
-                       ("records:plan_pdf", [plan.pk]), ("records:record", [record.pk])]:
+    for name, args in [
+        ("records:history", [plan.pk]),
+        ("records:comments", [plan.pk]),
+        ("records:plan_pdf", [plan.pk]),
+        ("records:record", [record.pk]),
+    ]:
         assert reverse(name, args=args) in page

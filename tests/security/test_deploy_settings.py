@@ -13,13 +13,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# Everything the settings read: the calling shell's values must not leak into a test.
+CONFIG_VARS = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "IPPLAN_HTTPS",
+    "AXES_ENABLED",
+    "IPPLAN_LOGIN_FAILURE_LIMIT",
+    "IPPLAN_LOGIN_COOLOFF_MINUTES",
+    "IPPLAN_ADMIN_REQUIRE_OTP",
+    "IPPLAN_OTP_ISSUER",
+}
+
+
+def base_env() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in CONFIG_VARS and not k.startswith(("DJANGO_", "PYTEST"))
+    } | {"DJANGO_SETTINGS_MODULE": "ipplan.settings"}
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env = base_env()
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "ipplan.settings",
             "SECRET_KEY": secrets.token_urlsafe(64),
             "IPPLAN_HTTPS": "1",
             "DEBUG": "0",
@@ -35,10 +57,7 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 
 def demo_env() -> dict[str, str]:
-    drop = ("SECRET_KEY", "IPPLAN_HTTPS", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PYTEST")}
-    env["DJANGO_SETTINGS_MODULE"] = "ipplan.settings"
-    return env
+    return base_env()
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

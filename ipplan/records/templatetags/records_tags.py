@@ -68,10 +68,10 @@ def records_dashboard(context: template.Context) -> dict[str, Any]:
     if not user.is_authenticated or user.is_unit_leader:
         return {"show": False}
     today = timezone.localdate()
-    tasks = list(queries.my_tasks(user).select_related(None).only("due_date", "status", "plan_id")[:500])
-    own_plan = (
-        Plan.objects.filter(person__user=user).exclude(status=Plan.Status.CLOSED).exists()
+    tasks = list(
+        queries.my_tasks(user).select_related(None).only("due_date", "status", "plan_id")[:500]
     )
+    own_plan = Plan.objects.filter(person__user=user).exclude(status=Plan.Status.CLOSED).exists()
     return {
         "show": True,
         "own_plan": own_plan,

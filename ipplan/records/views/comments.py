@@ -61,7 +61,9 @@ def threads_for(plan: Plan, *, key: str | None = None) -> list[dict[str, Any]]:
         roots = roots.filter(target_type=target, target_id=int(raw) if raw.isdigit() else -1)
     roots = list(roots.order_by("resolved_at", "-created_at"))
     replies: dict[int, list[Comment]] = {}
-    for reply in Comment.objects.filter(parent__in=roots).select_related("author").order_by("created_at"):
+    for reply in (
+        Comment.objects.filter(parent__in=roots).select_related("author").order_by("created_at")
+    ):
         replies.setdefault(reply.parent_id, []).append(reply)
     labels = {o["key"]: o["label"] for o in comment_targets(plan)}
     return [

@@ -37,15 +37,21 @@ def _labels(plan: Plan, changes: list[Change]) -> dict[tuple[str, int], str]:
     for change in changes:
         wanted.setdefault(change.target_type, set()).add(change.target_id)
     labels: dict[tuple[str, int], str] = {}
-    for pk, title in Theme.objects.filter(plan=plan, pk__in=wanted.get("theme", ())).values_list("pk", "title"):
+    for pk, title in Theme.objects.filter(plan=plan, pk__in=wanted.get("theme", ())).values_list(
+        "pk", "title"
+    ):
         labels[("theme", pk)] = title
-    for pk, text in Goal.objects.filter(plan=plan, pk__in=wanted.get("goal", ())).values_list("pk", "text"):
+    for pk, text in Goal.objects.filter(plan=plan, pk__in=wanted.get("goal", ())).values_list(
+        "pk", "text"
+    ):
         labels[("goal", pk)] = display.shorten(text, 80)
     for pk, text in Measure.objects.filter(plan=plan, pk__in=wanted.get("measure", ())).values_list(
         "pk", "description"
     ):
         labels[("measure", pk)] = display.shorten(text, 80)
-    for member in Member.objects.filter(plan=plan, pk__in=wanted.get("member", ())).select_related("user"):
+    for member in Member.objects.filter(plan=plan, pk__in=wanted.get("member", ())).select_related(
+        "user"
+    ):
         labels[("member", member.pk)] = display.member_name(member)
     return labels
 
@@ -54,7 +60,9 @@ def _change_row(change: Change, labels: dict, names: display.Names) -> dict[str,
     target = change.target_type
     value = ""
     if change.kind in {Change.Kind.SET, Change.Kind.TEXT} and target in plan_services.FIELDS:
-        value = display.shorten(display.format_value(target, change.field, change.after, names), 120)
+        value = display.shorten(
+            display.format_value(target, change.field, change.after, names), 120
+        )
     has_field = bool(change.field) and change.field in plan_services.FIELDS.get(target, {})
     return {
         "change": change,
@@ -78,7 +86,12 @@ def _fold_keystrokes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             last is not None
             and change.kind == Change.Kind.TEXT
             and last["change"].kind == Change.Kind.TEXT
-            and (last["change"].user_id, last["change"].target_type, last["change"].target_id, last["change"].field)
+            and (
+                last["change"].user_id,
+                last["change"].target_type,
+                last["change"].target_id,
+                last["change"].field,
+            )
             == (change.user_id, change.target_type, change.target_id, change.field)
         ):
             last["count"] += 1
@@ -106,11 +119,15 @@ def history(request: HttpRequest, plan_id: int) -> HttpResponse:
     page_changes = list(page.object_list)
     labels = _labels(plan, page_changes)
     names = display.Names.for_plan(plan)
-    meetings = Meeting.objects.filter(plan=plan, status=Meeting.Status.CLOSED).order_by("-scheduled_at")
+    meetings = Meeting.objects.filter(plan=plan, status=Meeting.Status.CLOSED).order_by(
+        "-scheduled_at"
+    )
     deleted = {
         "theme": Theme.objects.filter(plan=plan, deleted_at__isnull=False),
         "goal": Goal.objects.filter(plan=plan, deleted_at__isnull=False).select_related("theme"),
-        "measure": Measure.objects.filter(plan=plan, deleted_at__isnull=False).select_related("theme"),
+        "measure": Measure.objects.filter(plan=plan, deleted_at__isnull=False).select_related(
+            "theme"
+        ),
     }
     review = last_review(plan, request.user)
     context = {
@@ -215,7 +232,9 @@ def field_history(
     names = names_for(plan)
     users = {
         u.pk: u.display_name
-        for u in get_user_model().objects.filter(pk__in={e["user_id"] for e in timeline if e["user_id"]})
+        for u in get_user_model().objects.filter(
+            pk__in={e["user_id"] for e in timeline if e["user_id"]}
+        )
     }
     current = plan_services.field_value(obj, field)
     deleted = getattr(obj, "deleted_at", None) is not None
@@ -227,7 +246,8 @@ def field_history(
                 **entry,
                 "user": users.get(entry["user_id"], ""),
                 "display": display.format_value(target, field, entry["value"], names),
-                "is_current": entry["value"] == current or (entry["value"] in (None, "") and current in (None, "")),
+                "is_current": entry["value"] == current
+                or (entry["value"] in (None, "") and current in (None, "")),
                 "diff": (
                     display.text_diff(entry["value"] or "", later or "", trim=False)
                     if display.field_kind(target, field) == "text" and later is not None
@@ -279,7 +299,9 @@ def restore_value(request: HttpRequest, plan_id: int) -> HttpResponse:
     except plan_services.OperationError as error:
         report(request, error)
     else:
-        messages.success(request, _("The earlier value is back. The change is logged in your name."))
+        messages.success(
+            request, _("The earlier value is back. The change is logged in your name.")
+        )
     return back(request, fallback)
 
 

@@ -123,9 +123,9 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     measures = list(my_tasks_query(request.user))
     plans: dict[int, dict[str, Any]] = {}
     for measure in measures:
-        plans.setdefault(measure.plan_id, {"plan": measure.plan, "measures": []})["measures"].append(
-            measure
-        )
+        plans.setdefault(measure.plan_id, {"plan": measure.plan, "measures": []})[
+            "measures"
+        ].append(measure)
     for group in plans.values():
         # Each plan whose measures are shown is read: one entry per plan.
         access = plan_access(request.user, group["plan"])

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ipplan.meetings.models import Meeting
+from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from ipplan.plans import services as plan_services
 from ipplan.plans.models import AccessLog
 
@@ -30,6 +30,32 @@ def _record_or_404(request: HttpRequest, record_id: int) -> tuple[MeetingRecord,
     return record, plan_or_404(request, record.plan_id)
 
 
+def corrections(record: MeetingRecord) -> dict[str, list[str]] | None:
+    """What the coordinator corrected in the meeting after it closed (attendees and
+    decisions may be corrected): shown beside the frozen record, never merged into it."""
+    frozen = record.content
+    now = [
+        a.user.display_name if a.user_id else a.name
+        for a in Attendee.objects.filter(meeting_id=record.meeting_id).select_related("user")
+    ]
+    before = [a["name"] for a in frozen.get("attendees", [])]
+    decisions = {
+        item.theme_id: (item.theme.title, item.decision)
+        for item in AgendaItem.objects.filter(meeting_id=record.meeting_id).select_related("theme")
+    }
+    changed = [
+        f"{decisions[a['theme']][0]}: {decisions[a['theme']][1] or '—'}"
+        for a in frozen.get("agenda", [])
+        if a["theme"] in decisions and decisions[a["theme"]][1] != a["decision"]
+    ]
+    result = {
+        "added": [n for n in now if n not in before],
+        "removed": [n for n in before if n not in now],
+        "decisions": changed,
+    }
+    return result if any(result.values()) else None
+
+
 @login_required
 @require_GET
 def record(request: HttpRequest, record_id: int) -> HttpResponse:
@@ -45,6 +71,7 @@ def record(request: HttpRequest, record_id: int) -> HttpResponse:
         "acks": acks,
         "my_ack": mine,
         "asked_to_ack": mine is None and services.record_needs_ack(record, request.user),
+        "corrections": corrections(record),
     }
     return render(request, "records/record.html", context)
 
@@ -101,9 +128,7 @@ def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
     revision = int_or_none(request.GET.get("revisjon"))
     if revision is not None and not 1 <= revision <= plan.revision:
         raise Http404
-    log_read(
-        request, access, via=AccessLog.Via.PDF, detail=f"r{revision}" if revision else "plan"
-    )
+    log_read(request, access, via=AccessLog.Via.PDF, detail=f"r{revision}" if revision else "plan")
     if revision is None or revision == plan.revision:
         state = plan_state_live(plan)
     else:

@@ -9,8 +9,12 @@ export function loadStrings(id = 'room-strings', doc = document) {
   strings = el ? JSON.parse(el.textContent) : {};
 }
 
-/** The text for `key`, with %(name)s placeholders filled from `params`. */
+/**
+ * The text for `key`, with %(name)s placeholders filled from `params`.  Counted texts
+ * come in two forms; with params.n === 1 the singular ("<key>_one") is used.
+ */
 export function t(key, params = {}) {
-  const text = strings[key] ?? key;
+  const one = params.n === 1 ? strings[`${key}_one`] : undefined;
+  const text = one ?? strings[key] ?? key;
   return text.replace(/%\((\w+)\)s/g, (_, name) => (name in params ? String(params[name]) : ''));
 }

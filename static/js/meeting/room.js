@@ -109,9 +109,11 @@ class Room {
       this.updateConnection();
     });
     s.on('text', (e) => {
+      this.textChanged(e.key);
       if (e.own || e.quiet || !e.user || e.user.id === this.config.user.id) return;
       this.remoteChange(e.key, e.user, true);
     });
+    s.on('localtext', (e) => this.textChanged(e.key));
     s.on('field', (e) => {
       for (const el of this.controls(e.key)) setControlValue(el, e.value);
       if (e.field === 'responsible') this.renderPanel(); // may change who can edit the measure
@@ -125,6 +127,19 @@ class Room {
     s.on('error', (e) => this.showError(e));
     s.on('lost', (e) => this.showLost(e));
     s.on('restored', (n) => this.announcer.say(t('restored_pending', { n })));
+  }
+
+  /** Text shown elsewhere too (theme titles in the agenda, goal names in selects). */
+  textChanged(key) {
+    const { target, id, field } = parseKey(key);
+    if (target === 'theme' && field === 'title') {
+      const title = this.store.textOf(key) || t('new_theme');
+      for (const li of $$(`.agenda__item[data-theme="${id}"] .agenda__title`, this.root)) li.textContent = title;
+      if (id === this.shownTheme) $('[data-theme-heading]', this.panel).textContent = title;
+    } else if (target === 'goal' && field === 'text') {
+      clearTimeout(this.optionsTimer);
+      this.optionsTimer = setTimeout(() => this.renderGoalOptions(), 300);
+    }
   }
 
   controls(key) {
@@ -210,7 +225,7 @@ class Room {
     const update = (li, themeId, isCurrent) => {
       const theme = find(this.state, 'theme', themeId);
       const a = li.querySelector('a');
-      li.querySelector('.agenda__title').textContent = theme.title || t('new_theme');
+      li.querySelector('.agenda__title').textContent = this.store.textOf(`theme:${theme.id}:title`) || t('new_theme');
       li.classList.toggle('agenda__item--current', isCurrent);
       li.classList.toggle('agenda__item--shown', themeId === this.shownTheme);
       if (isCurrent) a.setAttribute('aria-current', 'step');
@@ -263,11 +278,7 @@ class Room {
     this.renderCards($('#measure-list'), 'measure', measures);
     $('#no-goals').hidden = goals.length > 0;
     $('#no-measures').hidden = measures.length > 0;
-    const goalOptions = goals.map((g) => [g.id, excerpt(this.store.textOf(`goal:${g.id}:text`), 60)]);
-    for (const select of $$('select[data-key$=":goal"], #new-measure-goal', this.panel)) {
-      setOptions(select, goalOptions, { blank: t('none_option') });
-      if (select.dataset.key) setControlValue(select, this.store.valueOf(...keyParts(select.dataset.key)));
-    }
+    this.renderGoalOptions();
     const memberOptions = this.activeMembers();
     for (const select of $$('select[data-key$=":responsible"], #new-measure-responsible', this.panel)) {
       setOptions(select, memberOptions, { blank: t('none_option') });
@@ -279,6 +290,16 @@ class Room {
     this.renderPresence();
   }
 
+  renderGoalOptions() {
+    if (!this.state) return;
+    const goals = group(this.state, 'goal', this.shownTheme);
+    const options = goals.map((g) => [g.id, excerpt(this.store.textOf(`goal:${g.id}:text`), 60)]);
+    for (const select of $$('select[data-key$=":goal"], #new-measure-goal', this.panel)) {
+      setOptions(select, options, { blank: t('none_option') });
+      if (select.dataset.key) setControlValue(select, this.store.valueOf(...keyParts(select.dataset.key)));
+    }
+  }
+
   activeMembers() {
     const day = today();
     return this.state.members
@@ -288,21 +309,24 @@ class Room {
 
   renderCards(list, target, objects) {
     const count = objects.length;
+    const active = document.activeElement;
     reconcile(list, objects.map((o) => o.id), {
       create: (id) => cloneTemplate(document, `tpl-${target}`, id),
       update: (li, id, index) => {
         li.querySelector('[data-number]').textContent = t(`${target}_n`, { n: index + 1 });
-        const up = li.querySelector('[data-action="move-up"]');
-        const down = li.querySelector('[data-action="move-down"]');
-        const focused = document.activeElement;
-        up.disabled = index === 0;
-        down.disabled = index === count - 1;
-        // A button that just became disabled loses focus: keep the person in the card.
-        if (focused && focused.disabled && li.contains(focused)) (up.disabled ? down : up).focus();
+        li.querySelector('[data-action="move-up"]').disabled = index === 0;
+        li.querySelector('[data-action="move-down"]').disabled = index === count - 1;
         this.bindWithin(li);
       },
       remove: (li) => this.unbindWithin(li),
     });
+    // "Move up" on the card that just became first is disabled and has lost focus:
+    // keep the person on the card ("move down", else its heading).
+    if (active && active.isConnected && active.disabled && list.contains(active)) {
+      const card = active.closest('[data-object]');
+      const other = card.querySelector('[data-action^="move-"]:not(:disabled)');
+      (other || card.querySelector('.lcard__title')).focus();
+    }
   }
 
   renderPlanFields() {

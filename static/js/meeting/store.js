@@ -27,6 +27,7 @@ import { LISTS, TEXT_FIELDS, applyEvent, fieldKey, find, isTextField, parseKey }
 export const FLUSH_MS = 150;
 const RETRY_MS = 1500;
 const ACK_PATIENCE_MS = 5000;
+const SYNC_PATIENCE_MS = 10000;
 const RETRYABLE = new Set(['conflict', 'unavailable', 'rate_limited']);
 
 export class LiveStore {
@@ -56,6 +57,7 @@ export class LiveStore {
     this.queue = []; // op/ack messages held while a sync is in flight
     this.syncing = null; // null | 'gap' | 'catchup'
     this.catchUpUntil = null;
+    this.syncAt = 0;
     this.open = false;
     this.listeners = new Map();
     this.flushTimer = null;
@@ -86,6 +88,7 @@ export class LiveStore {
   connected({ resuming = false } = {}) {
     this.open = true;
     this.syncing = resuming && this.rev !== null ? 'reconnect' : null;
+    this.syncAt = Date.now();
   }
 
   /**
@@ -261,8 +264,15 @@ export class LiveStore {
 
   /** Something sent a while ago is still not acknowledged: ask what we missed. */
   _checkAcks() {
-    if (!this.open || this.syncing || this.rev === null) return;
     const now = Date.now();
+    if (this.open && this.syncing && now - this.syncAt > SYNC_PATIENCE_MS) {
+      // The catch-up never came: start over from a fresh snapshot (pending edits are
+      // kept and replayed, see _snapshot).
+      this.send({ type: 'resync' });
+      this.syncAt = now;
+      return;
+    }
+    if (!this.open || this.syncing || this.rev === null) return;
     const overdue = [...this.pending.values()].some((e) => e.sent && now - e.at > ACK_PATIENCE_MS);
     const textOverdue = [...this.fields.values()].some(
       (f) => f.sent && f.pending && now - f.sentAt > ACK_PATIENCE_MS,
@@ -274,6 +284,7 @@ export class LiveStore {
     if (this.syncing) return;
     if (!this.open) return;
     this.syncing = kind;
+    this.syncAt = Date.now();
     if (!this.send({ type: 'sync', since })) this.syncing = null;
   }
 
