@@ -10,8 +10,10 @@
 """
 
 import datetime
+import functools
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 
 from ipplan.accounts.models import Organisation, User
@@ -30,10 +32,17 @@ DEFAULT_THEMES = [
 PASSWORD = "demo-passord-123"
 
 
+@functools.cache
+def password_hash() -> str:
+    # Hashing with the production hasher costs ~0.5 s; the personas share one hash so a
+    # test pays it only when it really logs in with the password.
+    return make_password(PASSWORD)
+
+
 def make_user(username: str, first: str, last: str, org: Organisation | None = None, **extra) -> User:
-    user = User.objects.create_user(
-        username=username, password=PASSWORD, first_name=first, last_name=last, organisation=org, **extra
-    )
+    user = User(username=username, first_name=first, last_name=last, organisation=org, **extra)
+    user.password = password_hash()
+    user.save()
     return user
 
 

@@ -250,6 +250,9 @@ class PlanScopedMixin(ApiViewMixin):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        # An unsupported method is 405 for every id: answered before looking at the plan.
+        if not hasattr(self, request.method.lower()):
+            return
         if self.plan_kwarg in kwargs:
             self.access = resolve_plan(request, kwargs[self.plan_kwarg])
             self.revision = self.access.plan.revision

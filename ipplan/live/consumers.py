@@ -137,6 +137,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.closed = False
         self.joined = False
+        self.subscribed = False
         self.sent_rev = 0
         self.send_lock = asyncio.Lock()
         self.my_ops: collections.OrderedDict[str, None] = collections.OrderedDict()
@@ -174,9 +175,15 @@ class PlanConsumer(AsyncWebsocketConsumer):
             return
         self.meeting_id = int(meeting) if meeting else None
 
+        # Subscribe before reading the state, so no change falls between the two.
+        # (Until `joined` is set, notifications are ignored: the read covers them.)
+        await self.channel_layer.group_add(plan_group(self.plan_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        self.subscribed = True
+        resume = int(since) if since and _ID.fullmatch(since) else None
         try:
             joined = await database_sync_to_async(handlers.join)(
-                plan_id=self.plan_id, user=user, meeting_id=self.meeting_id
+                plan_id=self.plan_id, user=user, meeting_id=self.meeting_id, since=resume
             )
         except DatabaseError:
             logger.warning("live join failed for plan %s", self.plan_id, exc_info=True)
@@ -188,19 +195,20 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.level = joined["you"]["level"]
         self.names = joined["names"]
         self.attended = joined["attended"]
-
-        # Subscribe before reading the state, so no change falls between the two.
-        await self.channel_layer.group_add(plan_group(self.plan_id), self.channel_name)
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         self.joined = True
         self.presence[self.channel_name] = self._my_presence()
 
         async with self.send_lock:
-            if since and _ID.fullmatch(since) and await self._send_since(int(since), joined["you"]):
-                await self._send_meeting(force=True)
+            snapshot = joined.get("snapshot")
+            resumed = resume is not None and await self._send_since(
+                resume, joined["you"], joined["rev"]
+            )
+            if resumed:
+                self.last_meeting = joined["meeting"]
+                await self.send_message({"type": "meeting", "meeting": joined["meeting"]})
                 await self._send_presence()
             else:
-                await self._send_snapshot_locked()
+                await self._send_snapshot_locked(snapshot)
         await self._announce_presence(hello=True)
         self.watcher = asyncio.ensure_future(self._watch())
 
@@ -209,7 +217,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         for task in (getattr(self, "watcher", None), getattr(self, "snapshot_task", None)):
             if task is not None:
                 task.cancel()
-        if getattr(self, "joined", False):
+        if getattr(self, "subscribed", False):
             try:
                 await self.channel_layer.group_send(
                     plan_group(self.plan_id),
@@ -230,6 +238,16 @@ class PlanConsumer(AsyncWebsocketConsumer):
             await self.send(
                 text_data=json.dumps(message, ensure_ascii=False, separators=(",", ":"))
             )
+
+    async def dispatch(self, message: dict) -> None:
+        """Like Channels' dispatch, without its per-message close_old_connections hop:
+        every database call here goes through database_sync_to_async, which does that
+        itself, and the hop would queue each notification behind database work."""
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None or message["type"].startswith("_"):
+            logger.warning("live: no handler for %r", message["type"][:40])
+            return
+        await handler(message)
 
     # ------------------------------------------------------------ client frames
 
@@ -358,20 +376,29 @@ class PlanConsumer(AsyncWebsocketConsumer):
     # ----------------------------------------------------------- group messages
 
     async def plan_changed(self, message: dict) -> None:
+        if not self.joined or self.closed:
+            return
         if message.get("rev", 0) > self.sent_rev:
             await self._guard(self.send_pending(upto=message.get("rev")))
 
     async def plan_access(self, message: dict) -> None:
+        if not self.joined or self.closed:
+            return
         await self._guard(self.recheck())
 
     async def meeting_changed(self, message: dict) -> None:
+        if not self.joined or self.closed:
+            return
         if self.meeting_id is None or message.get("meeting") == self.meeting_id:
             await self._guard(self._send_meeting())
 
     async def user_session(self, message: dict) -> None:
-        await self._guard(self.recheck())
+        if self.joined:
+            await self._guard(self.recheck())
 
     async def presence_update(self, message: dict) -> None:
+        if not self.joined or self.closed:
+            return
         channel = message.get("channel")
         if not isinstance(channel, str) or channel == self.channel_name:
             return
@@ -426,9 +453,10 @@ class PlanConsumer(AsyncWebsocketConsumer):
             return as_ack_message(event)
         return as_op_message(event)
 
-    async def _send_since(self, since: int, you: dict | None) -> bool:
+    async def _send_since(self, since: int, you: dict | None, revision: int | None = None) -> bool:
         """Reply with the changes after `since`; False if a snapshot is needed."""
-        revision = await database_sync_to_async(handlers.plan_revision)(self.plan_id)
+        if revision is None:
+            revision = await database_sync_to_async(handlers.plan_revision)(self.plan_id)
         if revision is None or since > revision or revision - since > SYNC_LIMIT:
             return False
         events = await EVENTS.since(self.plan_id, since)
@@ -462,10 +490,11 @@ class PlanConsumer(AsyncWebsocketConsumer):
         await asyncio.sleep(wait)
         await self._guard(self.send_snapshot())
 
-    async def _send_snapshot_locked(self) -> None:
-        data = await database_sync_to_async(handlers.snapshot)(
-            plan_id=self.plan_id, user=self.user, meeting_id=self.meeting_id
-        )
+    async def _send_snapshot_locked(self, data: dict | None = None) -> None:
+        if data is None:
+            data = await database_sync_to_async(handlers.snapshot)(
+                plan_id=self.plan_id, user=self.user, meeting_id=self.meeting_id
+            )
         if data is None:
             await self.close_with(protocol.CLOSE_FORBIDDEN)
             return

@@ -49,9 +49,13 @@ def _member_names(plan_id: int) -> dict[int, str]:
     }
 
 
-def join(*, plan_id: int, user: Any, meeting_id: int | None) -> dict[str, Any] | None:
-    """Check that the user may open this plan (and meeting); record the read and, for
-    a meeting in progress, the attendance. None: refuse (4404, never saying why)."""
+def join(
+    *, plan_id: int, user: Any, meeting_id: int | None, since: int | None = None
+) -> dict[str, Any] | None:
+    """Open a socket: check that the user may read this plan (and that the meeting is
+    the plan's), record the read and, for a meeting in progress, the attendance, and
+    read the initial state: a snapshot, or (resuming `since` a revision) the current
+    revision and meeting. None: refuse (4404, never saying why)."""
     plan = Plan.objects.select_related("person").filter(pk=plan_id).first()
     if plan is None:
         return None
@@ -70,7 +74,17 @@ def join(*, plan_id: int, user: Any, meeting_id: int | None) -> dict[str, Any] |
         via=AccessLog.Via.LIVE,
         detail=f"meeting {meeting_id}" if meeting_id else "",
     )
-    return {"you": you(user, access), "names": _member_names(plan_id), "attended": attended}
+    joined: dict[str, Any] = {
+        "you": you(user, access),
+        "names": _member_names(plan_id),
+        "attended": attended,
+    }
+    if since is None:
+        joined["snapshot"] = snapshot(plan_id=plan_id, user=user, meeting_id=meeting_id)
+    else:
+        joined["rev"] = plan_revision(plan_id)
+        joined["meeting"] = meeting_state(_socket_meeting(plan_id, meeting_id))
+    return joined
 
 
 def _attend(meeting: Meeting, user: Any) -> bool:

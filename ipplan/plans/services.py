@@ -307,6 +307,7 @@ class _Applied:
     payload: dict[str, Any] = dataclasses.field(default_factory=dict)
     result: dict[str, Any] = dataclasses.field(default_factory=dict)
     access_changed: bool = False
+    check: bool = False
 
 
 def new_op_id() -> str:
@@ -378,6 +379,7 @@ def apply_operations(
                 meeting_id = None
             results: list[OpResult] = []
             access_changed = False
+            to_check: set[tuple[str, int]] = set()
             for op, op_id in ops:
                 if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
                     raise OperationError("invalid", _("Ugyldig operasjons-id."))
@@ -417,9 +419,14 @@ def apply_operations(
                     base_revision=base_revision,
                 )
                 access_changed |= applied.access_changed
+                if applied.check:
+                    to_check.add((applied.target, applied.target_id))
                 results.append(
                     OpResult(plan.revision, change, change_to_op(change), result=applied.result)
                 )
+            for target, target_id in sorted(to_check):
+                obj = plan if target == "plan" else MODELS[target].objects.get(pk=target_id)
+                _check_object(plan, target, obj)
             Plan.objects.filter(pk=plan.pk).update(
                 revision=plan.revision, updated_at=timezone.now()
             )
@@ -512,7 +519,9 @@ def _op_set(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | N
         return _apply_text(plan, target, obj, name, ot.from_replace(before or "", value), None)
     value = _parse_value(plan, target, name, op.get("value"))
     setattr(obj, name, value)
-    _check_object(plan, target, obj)
+    # Cross-field rules are checked once after the whole batch (apply_operations), so
+    # a form that moves both ends of a period is judged on the result, not on a
+    # half-applied intermediate state.
     obj.save(update_fields=[name])
     after = field_value(obj, name)
     return _Applied(
@@ -523,6 +532,7 @@ def _op_set(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | N
         before,
         after,
         access_changed=target == "member" or name in {"coordinator", "status"},
+        check=True,
     )
 
 

@@ -350,7 +350,7 @@ class _Builder:
         if target == "consent":
             consent = self.consents.get(pk)
             return str(consent.get_kind_display()) if consent else _("Consent")
-        return ""
+        return display.other_label(target, pk)
 
     def _target_label(self, target: str, pk: int, values: dict | None = None) -> str:
         level = (values or {}).get("level")
@@ -439,9 +439,11 @@ class _Builder:
                 key = "members"
             elif entry.target == "consent":
                 key = "consents"
-            else:
+            elif entry.target in {"theme", "goal", "measure"}:
                 theme = self._theme_of(entry.target, entry.target_id, entry.values)
                 key = f"theme:{theme}"
+            else:
+                key = f"other:{entry.target}"
             rendered.setdefault(key, []).append(out)
 
         sections: list[dict] = []
@@ -484,6 +486,8 @@ class _Builder:
             add(key, self.theme_titles.get(theme_id, _("Other")), theme=theme_id)
         if "members" in rendered:
             add("members", _("The responsible group"))
+        for key in sorted(k for k in rendered if k.startswith("other:")):
+            add(key, display.target_plural(key[6:]))
         if "consents" in rendered:
             add("consents", _("Consent"))
         return sections

@@ -81,6 +81,7 @@ def diff_states(
             "target_label": display.target_label(target, snap.get("level")),
             "label": display.object_label(target, snap, names),
         }
+        # A later key wins: callers may name the object themselves.
         base.update(extra)
         return base
 
@@ -163,6 +164,48 @@ def diff_states(
                     )
                 )
 
+    # -- objects other apps add to plans (e.g. treatment courses)
+    for target in sorted(set(a["other"]) | set(b["other"])):
+        old = {s["id"]: s for s in a["other"].get(target, [])}
+        new = {s["id"]: s for s in b["other"].get(target, [])}
+        key = f"other:{target}"
+        for pk, snap in new.items():
+            if pk not in old:
+                sections[key].append(
+                    entry(
+                        "created",
+                        target,
+                        snap,
+                        label=display.other_label(target, pk),
+                        values=display.snapshot_values(target, snap, names),
+                        users=who(by_object[(target, pk)]),
+                    )
+                )
+                continue
+            for name in services.FIELDS.get(target, {}):
+                if not _same(old[pk].get(name), snap.get(name)):
+                    sections[key].append(
+                        entry(
+                            "field",
+                            target,
+                            snap,
+                            label=display.other_label(target, pk),
+                            **_field(plan, target, name, old[pk].get(name), snap.get(name), names),
+                            users=who(by_field[(target, pk, name)]),
+                        )
+                    )
+        for pk, snap in old.items():
+            if pk not in new:
+                sections[key].append(
+                    entry(
+                        "deleted",
+                        target,
+                        snap,
+                        label=display.other_label(target, pk),
+                        users=who(by_object[(target, pk)]),
+                    )
+                )
+
     # -- consents
     old_consents = {c["id"]: c for c in a["consents"]}
     for consent in b["consents"]:
@@ -218,6 +261,10 @@ def diff_states(
                 "title": _("The responsible group"),
                 "entries": sections.pop("members"),
             }
+        )
+    for key in sorted(k for k in sections if k.startswith("other:") and sections[k]):
+        ordered.append(
+            {"key": key, "title": display.target_plural(key[6:]), "entries": sections[key]}
         )
     if sections.get("consents"):
         ordered.append(

@@ -39,7 +39,23 @@ def target_label(target: str, level: str | None = None) -> str:
         "member": _("Member of the responsible group"),
         "consent": _("Consent"),
     }
-    return labels.get(target, capfirst(target))
+    if target in labels:
+        return labels[target]
+    model = services.MODELS.get(target)
+    return str(capfirst(model._meta.verbose_name)) if model is not None else capfirst(target)
+
+
+def target_plural(target: str) -> str:
+    """A section title for objects other apps add to plans (e.g. treatment courses)."""
+    model = services.MODELS.get(target)
+    return str(capfirst(model._meta.verbose_name_plural)) if model is not None else capfirst(target)
+
+
+def other_label(target: str, pk: int) -> str:
+    """A short name for an object of another app's target, from the row itself."""
+    model = services.MODELS.get(target)
+    obj = model.objects.filter(pk=pk).first() if model is not None else None
+    return shorten(str(obj), 200) if obj is not None else ""
 
 
 def field_label(target: str, name: str) -> str:

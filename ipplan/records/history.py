@@ -101,10 +101,7 @@ def plan_state_live(plan: Plan) -> dict[str, Any]:
             continue
         rows = list(model.objects.filter(plan=plan))
         objects[target] = {obj.pk: services.snapshot(obj) for obj in rows}
-        if target in ORDERED:
-            alive[target] = {obj.pk for obj in rows if obj.deleted_at is None}
-        else:
-            alive[target] = {obj.pk for obj in rows}
+        alive[target] = {obj.pk for obj in rows if getattr(obj, "deleted_at", None) is None}
     consents = {
         c.pk: _consent_snapshot(c)
         for c in Consent.objects.filter(plan=plan).prefetch_related("members")
@@ -301,20 +298,56 @@ class Replay:
             self._apply_move(target, objects.get(pk), row.after or {})
 
     def _apply_move(self, target: str, snap: dict | None, after: dict) -> None:
+        """services._op_move: a goal or measure moved to another theme leaves its old
+        group renumbered; a goal takes its measures along (appended to the new theme);
+        a measure moved away from its goal's theme loses the goal. The change names
+        what moved along (after["goal"], after["measures"]), which we follow."""
         if snap is None or target not in ORDERED:
             return
         new_theme = after.get("theme")
         if target in {"goal", "measure"} and new_theme not in (None, snap.get("theme")):
+            old_theme = snap.get("theme")
             snap["theme"] = new_theme
-            if target == "measure" and snap.get("goal"):
-                goal = self.objects["goal"].get(snap["goal"])
-                if goal is not None and goal.get("theme") != new_theme:
-                    snap["goal"] = None
+            if target == "measure":
+                if "goal" in after:
+                    snap["goal"] = after["goal"]
+                elif snap.get("goal"):
+                    goal = self.objects["goal"].get(snap["goal"])
+                    if goal is not None and goal.get("theme") != new_theme:
+                        snap["goal"] = None
+            self._renumber(target, old_theme)
             if target == "goal":
-                for measure in self.objects["measure"].values():
-                    if measure.get("goal") == snap["id"]:
-                        measure["theme"] = new_theme
+                self._follow_goal(snap, old_theme, after.get("measures"))
         self._move(target, snap, after.get("position", snap.get("position", 0)))
+
+    def _group(self, target: str, theme: Any) -> list[dict]:
+        alive = self.alive[target]
+        items = [
+            s
+            for pk, s in self.objects[target].items()
+            if pk in alive and (target == "theme" or s.get("theme") == theme)
+        ]
+        items.sort(key=lambda s: (s["position"], s["id"]))
+        return items
+
+    def _renumber(self, target: str, theme: Any) -> None:
+        for index, item in enumerate(self._group(target, theme)):
+            item["position"] = index
+
+    def _follow_goal(self, goal: dict, old_theme: Any, followers: list[int] | None) -> None:
+        measures = self.objects["measure"]
+        alive = self.alive["measure"]
+        if followers is None:
+            tied = [m for pk, m in measures.items() if pk in alive and m.get("goal") == goal["id"]]
+            followers = [m["id"] for m in sorted(tied, key=lambda m: (m["position"], m["id"]))]
+        start = len(self._group("measure", goal["theme"]))
+        for measure in measures.values():
+            if measure.get("goal") == goal["id"]:
+                measure["theme"] = goal["theme"]
+        for offset, pk in enumerate(followers):
+            if pk in measures:
+                measures[pk]["position"] = start + offset
+        self._renumber("measure", old_theme)
 
     def _siblings(self, target: str, snap: dict) -> list[dict]:
         alive = self.alive[target]

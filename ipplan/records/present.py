@@ -83,8 +83,21 @@ def present_state(plan: Plan, state: dict[str, Any]) -> dict[str, Any]:
                 "fields": _fields("member", snap, names),
             }
         )
+    others = [
+        {
+            "target": target,
+            "title": display.target_plural(target),
+            "items": [
+                {"label": display.other_label(target, snap["id"]), "fields": _fields(target, snap, names)}
+                for snap in items
+            ],
+        }
+        for target, items in sorted(state.get("other", {}).items())
+        if items
+    ]
     return {
         "revision": state["revision"],
+        "others": others,
         "plan_fields": _fields("plan", state["plan"], names),
         "themes": themes,
         "members": members,

@@ -59,11 +59,17 @@ def _seed(plan, coordinator) -> dict[str, int]:
         plan_id=plan.pk, user=coordinator, scheduled_at=timezone.now() + datetime.timedelta(days=2)
     )
     attendee = meeting_services.attendee_add(meeting_id=meeting.pk, user=coordinator, name="Gjest")
+    # Generated edits may hand the plan to another coordinator; Kari stays in the group
+    # as co-coordinator (covered by consent), so the run does not lock itself out.
+    kari = Member.objects.get(plan=plan, user=coordinator)
+    services.consent_record(
+        plan_id=plan.pk, user=coordinator, kind="sharing", given_on=plan.period_start, members=[kari]
+    )
     return {
         "themes": theme.pk,
         "goals": Goal.objects.alive().get(plan=plan).pk,
         "measures": Measure.objects.get(plan=plan).pk,
-        "members": Member.objects.filter(plan=plan).first().pk,
+        "members": Member.objects.filter(plan=plan).exclude(user=coordinator).first().pk,
         "consents": Consent.objects.filter(plan=plan).first().pk,
         "meetings": meeting.pk,
         "changes": Change.objects.filter(plan=plan).first().pk,

@@ -6,6 +6,7 @@ databases (the consumer reads and writes from another thread, so data must commi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -152,7 +153,7 @@ class Socket:
                 if message["type"] == "__closed__":
                     return got
                 got.append(message)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return got
 
     async def close(self) -> None:
@@ -209,10 +210,8 @@ class SocketFactory:
 
     async def close_all(self) -> None:
         for socket in self.sockets:
-            try:
+            with contextlib.suppress(Exception, asyncio.CancelledError):  # closed already
                 await socket.close()
-            except (Exception, asyncio.CancelledError):  # noqa: S110 - already closed
-                pass
 
 
 @pytest.fixture

@@ -129,3 +129,32 @@ def test_a_text_op_built_on_another_length_is_refused(plan, coordinator):
         )
     assert exc.value.code == "stale"
     assert Goal.objects.get(pk=goal.pk).text == "Egen leilighet"
+
+
+def test_a_form_may_move_both_ends_of_the_period_at_once(plan, coordinator):
+    later_start = plan.period_end + datetime.timedelta(days=10)
+    later_end = later_start + datetime.timedelta(days=365)
+    services.object_update(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="plan",
+        target_id=plan.pk,
+        values={"period_start": later_start, "period_end": later_end},
+    )
+    plan.refresh_from_db()
+    assert (plan.period_start, plan.period_end) == (later_start, later_end)
+
+
+def test_a_batch_ending_in_an_invalid_state_is_refused_whole(plan, coordinator):
+    revision = plan.revision
+    with pytest.raises(OperationError) as exc:
+        services.object_update(
+            plan_id=plan.pk,
+            user=coordinator,
+            target="plan",
+            target_id=plan.pk,
+            values={"period_start": plan.period_end + datetime.timedelta(days=1), "needs": "Ny tekst"},
+        )
+    assert exc.value.field == "period_end"
+    plan.refresh_from_db()
+    assert plan.revision == revision and plan.needs == ""

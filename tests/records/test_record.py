@@ -381,3 +381,46 @@ def test_only_a_closed_meeting_gets_a_record(plan, coordinator):
     meeting = start_meeting(plan, coordinator)
     with pytest.raises(Exception, match="not closed"):
         record_create_for_meeting(meeting=meeting)
+
+
+def test_treatment_courses_have_their_own_section(plan, coordinator, in_days):
+    meeting = start_meeting(plan, coordinator)
+    created = apply(
+        plan,
+        coordinator,
+        {
+            "type": "create",
+            "target": "course",
+            "values": {
+                "kind": "tsb_inpatient",
+                "provider": "Rusbehandling Vest",
+                "status": "referred",
+                "referral_date": in_days(0),
+            },
+        },
+        meeting=meeting,
+    )
+    course = created.result["id"]
+    apply(
+        plan,
+        coordinator,
+        {
+            "type": "set",
+            "target": "course",
+            "id": course,
+            "field": "start_date",
+            "value": in_days(0),
+        },
+        meeting=meeting,
+    )
+    apply(
+        plan,
+        coordinator,
+        {"type": "set", "target": "course", "id": course, "field": "status", "value": "ongoing"},
+        meeting=meeting,
+    )
+    content = close_meeting(meeting, coordinator).content
+    (courses,) = [s for s in content["sections"] if s["key"] == "other:course"]
+    (entry,) = courses["entries"]
+    assert (entry["kind"], courses["title"]) == ("created", "Behandlingsløp")
+    assert ["Status", "Pågår"] in entry["values"] and "Rusbehandling Vest" in entry["label"]

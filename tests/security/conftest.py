@@ -11,6 +11,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tests.conftest import PASSWORD, make_user
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # These tests sign in through the login form hundreds of times; the production
+    # hasher is slow by design. What is tested here does not depend on the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin_user(orgs):
     """Ada Admin: superuser, the only kind of user the admin site is for."""

@@ -1,0 +1,415 @@
+"""Shared pieces of the benchmarks: scratch databases, server processes, /proc readings,
+percentiles, tables and JSON.
+
+Nothing here imports Django at module level: the load clients import this module too,
+and the server processes must be started from a clean environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# Pub/sub channels are not scoped by Redis database number, so the harness also keeps
+# its plan and user ids far away from the ones tests use (see offset_ids).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+HOST = "127.0.0.1"
+
+
+# ----------------------------------------------------------------------- databases
+
+
+def database_url(name: str) -> str:
+    return f"{PG_SERVER.rstrip('/')}/{name}"
+
+
+def _server_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the scratch database named in `url` (never a shared one)."""
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith(("ipplan_bench", "test_ipplan_bench")):
+        raise SystemExit(f"refusing to recreate {name!r}: bench databases start with ipplan_bench")
+    conninfo = _server_url(url).replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def migrate(url: str) -> float:
+    """`manage.py migrate` on the scratch database; returns seconds taken."""
+    started = time.monotonic()
+    env = server_env(url, redis_url=None)
+    result = subprocess.run(  # fixed arguments
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    return time.monotonic() - started
+
+
+def offset_ids(start: int = 7_000_000) -> None:
+    """Start plan and user ids high in this scratch database, so the channel groups
+    `plan.<id>` / `user.<id>` never meet those of test runs on the same Redis."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("plans_plan", "accounts_user"):
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [table, start]
+            )
+
+
+def setup_django(url: str, **env: str) -> None:
+    """Point this process at the scratch database and set Django up."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipplan.settings")
+    os.environ.pop("REDIS_URL", None)  # the harness itself never broadcasts
+    os.environ.update(env)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# ------------------------------------------------------------------------- servers
+
+
+def server_env(database: str | None, *, redis_url: str | None, **extra: str) -> dict[str, str]:
+    """The production-shaped environment for an ASGI worker (see README: Production)."""
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        DJANGO_SETTINGS_MODULE="ipplan.settings",
+        ALLOWED_HOSTS=f"{HOST},localhost",
+        DEBUG="0",
+        DB_CONN_MAX_AGE="60",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    if database:
+        env["DATABASE_URL"] = database
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    """N ASGI worker processes serving `app` on one port (uvicorn --workers N) or on N
+    ports (N daphne processes; the load client spreads its connections over them)."""
+
+    def __init__(self, kind: str, app: str, workers: int, env: dict[str, str], log: Path) -> None:
+        self.kind = kind
+        self.app = app
+        self.workers = workers
+        self.env = env
+        self.log = log
+        self.procs: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+
+    def start(self, timeout: float = 60) -> Servers:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("a")
+        if self.kind == "uvicorn":
+            port = free_port()
+            self.ports = [port]
+            cmd = [
+                str(VENV_BIN / "uvicorn"),
+                self.app,
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(self.workers),
+                "--ws-max-size",
+                "1048576",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "4096",
+            ]
+            self.procs = [
+                subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            ]
+        elif self.kind == "daphne":
+            self.ports = [free_port() for _ in range(self.workers)]
+            for port in self.ports:
+                cmd = [
+                    str(VENV_BIN / "daphne"),
+                    "-b",
+                    HOST,
+                    "-p",
+                    str(port),
+                    "-v",
+                    "0",
+                    "--websocket-max-message-size",
+                    "1048576",
+                    self.app,
+                ]
+                self.procs.append(
+                    subprocess.Popen(
+                        cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                    )
+                )
+        else:
+            raise ValueError(self.kind)
+        deadline = time.monotonic() + timeout
+        for port in self.ports:
+            while True:
+                if any(p.poll() is not None for p in self.procs):
+                    raise RuntimeError(f"server exited:\n{self.log.read_text()[-3000:]}")
+                with contextlib.suppress(OSError):
+                    with socket.create_connection((HOST, port), timeout=0.5):
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
+                time.sleep(0.2)
+        if self.kind == "uvicorn":
+            # Every worker must be up, not just the first to bind.
+            while len(self.worker_pids()) < self.workers and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1.0)  # workers import the app after the port opens
+        return self
+
+    def worker_pids(self) -> list[int]:
+        """The processes that run the application."""
+        if self.kind == "daphne":
+            return [p.pid for p in self.procs]
+        pids = []
+        for child in children(self.procs[0].pid):
+            if "resource_tracker" not in cmdline(child):
+                pids.append(child)
+        return pids
+
+    def urls(self, path: str) -> list[str]:
+        return [f"ws://{HOST}:{port}{path}" for port in self.ports]
+
+    @property
+    def origin(self) -> str:
+        return f"http://{HOST}:{self.ports[0]}"
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs = []
+
+    def __enter__(self) -> Servers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------- /proc
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak resident set since the process started), KiB."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in {"VmRSS", "VmHWM"}:
+                out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
+
+
+def busy_percent(before: tuple[float, float], after: tuple[float, float]) -> float:
+    busy = after[0] - before[0]
+    total = after[1] - before[1]
+    return round(100.0 * busy / total, 1) if total else 0.0
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ---------------------------------------------------------------------- the machine
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _version(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _server_version(cmd: list[str]) -> str | None:
+    if not shutil.which(cmd[0]):
+        return None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    return None
+
+
+def machine() -> dict[str, Any]:
+    mem_kib = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": loadavg(),
+        "packages": {
+            name: _version(name)
+            for name in (
+                "Django",
+                "channels",
+                "channels-redis",
+                "redis",
+                "uvicorn",
+                "daphne",
+                "uvloop",
+                "websockets",
+                "psycopg",
+            )
+        },
+        "postgres": _server_version(["psql", "--version"]),
+        "redis": _server_version(["redis-server", "--version"]),
+    }
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def summary_ms(values_seconds: Iterable[float]) -> dict[str, Any]:
+    """p50/p95/p99/max (milliseconds, 2 decimals) and the count."""
+    values = sorted(values_seconds)
+    out: dict[str, Any] = {"n": len(values)}
+    for name, q in (("p50", 50), ("p95", 95), ("p99", 99)):
+        v = percentile(values, q)
+        out[name] = None if v is None else round(v * 1000, 2)
+    out["max"] = round(values[-1] * 1000, 2) if values else None
+    out["mean"] = round(sum(values) / len(values) * 1000, 2) if values else None
+    return out
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain text table (also valid Markdown)."""
+    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = [
+        "| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    return "\n".join([line, rule, *body])
+
+
+def write_json(path: str | os.PathLike | None, data: dict[str, Any]) -> None:
+    if not path:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(f"wrote {path}")
