@@ -101,6 +101,8 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     """Second step of sign-in: the code from the authenticator app."""
     pending = _pending(request)
     if pending is None:
+        if request.user.is_authenticated:
+            return redirect(settings.LOGIN_REDIRECT_URL)
         messages.info(request, _("Sign in again: the sign-in took too long."))
         return redirect(settings.LOGIN_URL)
     user, data = pending

@@ -8,6 +8,7 @@ see API edits at once: the services notify sockets on commit.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
@@ -15,9 +16,10 @@ from django.db.models import Model, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -503,12 +505,19 @@ BUNDLE_SCHEMA = {
 }
 
 
+class AcceptHeaderNegotiation(DefaultContentNegotiation):
+    """The representation is chosen by the Accept header only (no ?format=)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class PlanFhirView(PlanScopedMixin, APIView):
     """GET /api/v1/plans/{plan_pk}/fhir: the plan as a FHIR R5 Bundle. Each read is
     recorded in the access log (via FHIR)."""
 
     schema = ApiSchema()
     renderer_classes = [FhirJsonRenderer, JSONRenderer]
+    content_negotiation_class = AcceptHeaderNegotiation
     access_via = AccessLog.Via.FHIR
     access_detail = "fhir"
 
@@ -516,6 +525,7 @@ class PlanFhirView(PlanScopedMixin, APIView):
         summary="The plan as a FHIR R5 Bundle",
         tags=["fhir"],
         responses={200: BUNDLE_SCHEMA},
+        parameters=[OpenApiParameter("format", exclude=True)],
     )
     def get(self, request: Request, plan_pk: str) -> Response:
         plan = Plan.objects.select_related("person", "coordinator__organisation").get(

@@ -74,13 +74,63 @@ class Row:
     meeting_id: int | None
 
 
-def change_rows(plan: Plan, *, upto: int | None = None, since: int | None = None) -> list[Row]:
+_LIGHT = ("revision", "kind", "target_type", "target_id", "field", "user_id", "meeting_id")
+_FIELD_KINDS = (Change.Kind.SET, Change.Kind.TEXT)
+
+
+def change_rows(
+    plan: Plan, *, upto: int | None = None, since: int | None = None, values: bool = True
+) -> list[Row]:
+    """The plan's changes in revision order; `values=False` leaves out before, after and
+    at (for attribution, which needs only who changed what)."""
     qs = Change.objects.filter(plan=plan)
     if upto is not None:
         qs = qs.filter(revision__lte=upto)
     if since is not None:
         qs = qs.filter(revision__gt=since)
-    return [Row(*values) for values in qs.order_by("revision").values_list(*_COLUMNS)]
+    qs = qs.order_by("revision")
+    if values:
+        return [Row(*v) for v in qs.values_list(*_COLUMNS)]
+    return [
+        Row(r, k, t, i, f, None, None, u, None, m)
+        for r, k, t, i, f, u, m in qs.values_list(*_LIGHT)
+    ]
+
+
+def replay_rows(plan: Plan, revisions: Sequence[int]) -> list[Row]:
+    """The log as replay needs it to stop at `revisions`, with values loaded only where
+    they can matter: every structural change, the first change of each field (its
+    `before` starts objects that predate the log), and the last change of each field
+    before each stopping point. Keystroke-level text changes in between are superseded
+    by a later full value, so their (possibly long) texts are never read."""
+    rows = change_rows(plan, values=False)
+    points = sorted(set(revisions))
+    needed: set[int] = set()
+    last: dict[tuple, int] = {}
+    point = 0
+    for row in rows:
+        while point < len(points) and row.revision > points[point]:
+            needed.update(last.values())
+            point += 1
+        if row.kind in _FIELD_KINDS:
+            key = (row.target_type, row.target_id, row.field)
+            if key not in last:
+                needed.add(row.revision)
+            last[key] = row.revision
+        else:
+            needed.add(row.revision)
+    needed.update(last.values())
+    loaded: dict[int, tuple[Any, Any, Any]] = {}
+    ordered = sorted(needed)
+    for start in range(0, len(ordered), 2000):
+        for rev, before, after, at in Change.objects.filter(
+            plan=plan, revision__in=ordered[start : start + 2000]
+        ).values_list("revision", "before", "after", "at"):
+            loaded[rev] = (before, after, at)
+    for row in rows:
+        if row.revision in loaded:
+            row.before, row.after, row.at = loaded[row.revision]
+    return rows
 
 
 # ------------------------------------------------------------------ live state
@@ -292,7 +342,8 @@ class Replay:
         elif row.kind == Change.Kind.RESTORE:
             if pk in objects:
                 snap = objects[pk]
-                snap["position"] = len(self._siblings(target, snap))
+                if target in ORDERED:
+                    snap["position"] = len(self._siblings(target, snap))
                 self.alive[target].add(pk)
         elif row.kind == Change.Kind.MOVE:
             self._apply_move(target, objects.get(pk), row.after or {})
@@ -376,7 +427,7 @@ def _unlogged_text_start(target: str, obj: Any, name: str) -> str:
 
 def plan_states_at(plan: Plan, revisions: Sequence[int]) -> list[dict[str, Any]]:
     """The plan at each of `revisions` (any order), from one pass over the log."""
-    rows = change_rows(plan)
+    rows = replay_rows(plan, revisions)
     replay = Replay(plan, rows)
     result: dict[int, dict[str, Any]] = {}
     for revision in sorted(set(revisions)):

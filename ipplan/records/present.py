@@ -88,7 +88,10 @@ def present_state(plan: Plan, state: dict[str, Any]) -> dict[str, Any]:
             "target": target,
             "title": display.target_plural(target),
             "items": [
-                {"label": display.other_label(target, snap["id"]), "fields": _fields(target, snap, names)}
+                {
+                    "label": display.other_label(target, snap["id"]),
+                    "fields": _fields(target, snap, names),
+                }
                 for snap in items
             ],
         }

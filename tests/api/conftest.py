@@ -6,10 +6,29 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from pytest_django.plugin import blocking_manager_key
 from rest_framework.test import APIClient
 
 from ipplan.api.services import token_issue
 from ipplan.plans.models import Goal, Measure, Member
+from tests.live.dbutil import allow_flush, restore_append_only
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield  # the flush has run; put the access log's guard back
+    if "api_db" in getattr(item, "fixturenames", ()):
+        with item.config.stash[blocking_manager_key].unblock():
+            restore_append_only()
+
+
+@pytest.fixture
+def api_db(transactional_db):
+    """A committed database (for requests served in other threads: the ASGI app, a live
+    server) whose flush may empty the append-only access log."""
+    restore_append_only()
+    yield
+    allow_flush()
 
 
 def url(name: str, **kwargs: object) -> str:

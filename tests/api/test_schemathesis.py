@@ -25,24 +25,8 @@ from ipplan.meetings import services as meeting_services
 from ipplan.plans import services
 from ipplan.plans.models import Change, Consent, Goal, Measure, Member, Theme
 from tests.api.conftest import url
-from tests.live.dbutil import allow_flush, restore_append_only
 
 MAX_EXAMPLES = 15
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    yield  # the flush has run; put the access log's guard back
-    if "api_db" in getattr(item, "fixturenames", ()):
-        restore_append_only()
-
-
-@pytest.fixture
-def api_db(transactional_db, django_db_blocker):
-    """A committed database whose flush may empty the append-only access log."""
-    restore_append_only()
-    yield
-    allow_flush()
 
 
 def _seed(plan, coordinator) -> dict[str, int]:

@@ -96,8 +96,6 @@ def test_state_at_every_revision_equals_the_live_state_then(
     revisions = sorted(seen)
     states = plan_states_at(p, revisions)
     for revision, state in zip(revisions, states, strict=True):
-        if state != seen[revision]:
-            print("REPLAY", state["other"], "\nLIVE  ", seen[revision]["other"])
         assert state == seen[revision], f"revision {revision}"
     # The history of the default theme's title starts from the template's title.
     assert plan_state_at(p, 1)["themes"][0]["title"] == "Bolig"
@@ -221,6 +219,10 @@ def test_random_edits_replay_to_the_same_states(plan, coordinator, in_days, seed
         seen[p.revision] = plan_state_live(p)
     revisions = sorted(seen)
     for revision, state in zip(revisions, plan_states_at(plan, revisions), strict=True):
+        assert state == seen[revision], f"revision {revision}"
+    # A few stopping points only: the values of superseded edits are never read.
+    sparse = revisions[::7]
+    for revision, state in zip(sparse, plan_states_at(plan, sparse), strict=True):
         assert state == seen[revision], f"revision {revision}"
 
 

@@ -48,3 +48,20 @@ def test_the_admin_password_form_does_not_sign_anyone_in(client, admin_user):
     )
     assert response.status_code == 302 and response.url.startswith("/logg-inn/")
     assert "_auth_user_id" not in client.session
+
+
+def test_every_registration_lands_on_the_restricted_site():
+    from django.contrib import admin
+
+    from ipplan.core.admin_site import IpplanAdminSite
+
+    assert isinstance(admin.site, IpplanAdminSite)
+
+
+def test_administrators_can_manage_second_factors_and_lockouts(client, admin_user):
+    device = add_totp_device(admin_user)
+    sign_in(client, admin_user, device=device)
+    # Remove a lost phone's device; look at and clear login lockouts.
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 200
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/").status_code == 200
+    assert client.get("/admin/axes/accessattempt/").status_code == 200

@@ -178,3 +178,9 @@ def test_the_setup_page_is_not_there_for_non_staff(client, request, persona):
 def test_the_setup_page_needs_a_signed_in_user(client, db):
     response = client.get(SETUP)
     assert response.status_code == 302 and response.url.startswith(LOGIN)
+
+
+def test_the_code_step_sends_a_signed_in_user_on(client, coordinator):
+    client.force_login(coordinator)
+    response = client.get(CODE)
+    assert response.status_code == 302 and response.url == "/"

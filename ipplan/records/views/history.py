@@ -188,7 +188,7 @@ def diff(request: HttpRequest, plan_id: int) -> HttpResponse:
         frm, to = to, frm
     log_read(request, access, via=AccessLog.Via.HISTORY, detail=f"r{frm}-r{to}")
     before, after = plan_states_at(plan, [frm, to])
-    rows = change_rows(plan, since=frm, upto=to)
+    rows = change_rows(plan, since=frm, upto=to, values=False)
     people = sorted({r.user_id for r in rows})
     users = get_user_model().objects.filter(pk__in=people)
     context = {
