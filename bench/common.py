@@ -7,8 +7,10 @@ and the server processes must be started from a clean environment.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -44,21 +46,53 @@ def _server_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
 
 
+def _admin_conninfo(url: str) -> str:
+    return _server_url(url).replace("postgres://", "postgresql://", 1)
+
+
+def _check_name(name: str) -> None:
+    if not name.startswith(("ipplan_bench", "test_ipplan_bench")):
+        raise SystemExit(f"refusing to recreate {name!r}: bench databases start with ipplan_bench")
+
+
+def _migrations_fingerprint() -> str:
+    """Changes whenever a migration (ours or a dependency's) could have changed."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "ipplan").glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    for package in ("Django", "django-axes", "django-otp"):
+        digest.update(f"{package}={_version(package)}".encode())
+    return digest.hexdigest()[:32]
+
+
 def recreate_database(url: str) -> None:
-    """Drop and create the scratch database named in `url` (never a shared one)."""
+    """Drop the scratch database named in `url` (never a shared one) and create it
+    migrated, as a copy of a migrated template that is rebuilt when migrations change
+    (CREATE DATABASE ... TEMPLATE takes a second; migrating takes ten or more)."""
     import psycopg
 
     name = urlsplit(url).path.lstrip("/")
-    if not name.startswith(("ipplan_bench", "test_ipplan_bench")):
-        raise SystemExit(f"refusing to recreate {name!r}: bench databases start with ipplan_bench")
-    conninfo = _server_url(url).replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    _check_name(name)
+    template = "ipplan_bench_template"
+    fingerprint = _migrations_fingerprint()
+    with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [template],
+        ).fetchone()
+        if row is None or row[0] != fingerprint:
+            conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{template}"')
+            template_url = urlunsplit(urlsplit(url)._replace(path=f"/{template}"))
+            migrate(template_url)
+            conn.execute(f"COMMENT ON DATABASE \"{template}\" IS '{fingerprint}'")
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
 def migrate(url: str) -> float:
-    """`manage.py migrate` on the scratch database; returns seconds taken."""
+    """`manage.py migrate` on a scratch database; returns seconds taken."""
     started = time.monotonic()
     env = server_env(url, redis_url=None)
     result = subprocess.run(  # fixed arguments
@@ -194,9 +228,8 @@ class Servers:
             while True:
                 if any(p.poll() is not None for p in self.procs):
                     raise RuntimeError(f"server exited:\n{self.log.read_text()[-3000:]}")
-                with contextlib.suppress(OSError):
-                    with socket.create_connection((HOST, port), timeout=0.5):
-                        break
+                with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.5):
+                    break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
                 time.sleep(0.2)
@@ -272,6 +305,27 @@ def memory_kib(pid: int) -> dict[str, int]:
     except OSError:
         pass
     return out
+
+
+def established(pid: int, ports: Iterable[int]) -> int:
+    """WebSocket (TCP) connections a server process holds on one of `ports`."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    wanted = {f"{port:04X}" for port in ports}
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                port = fields[1].rsplit(":", 1)[1]
+                if fields[3] == "01" and port in wanted and fields[9] in inodes:
+                    count += 1
+    return count
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -413,3 +467,77 @@ def write_json(path: str | os.PathLike | None, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     print(f"wrote {path}")
+
+
+# -------------------------------------------------------------------------- profiles
+
+# What a worker's threads spend their samples on (py-spy raw output, --threads --idle).
+# First matching rule wins; rules look at the whole stack (inclusive) or the leaf frame.
+DB_THREAD_RULES = [
+    ("idle: waiting for work", "leaf", ("_worker (concurrent/futures/thread.py",)),
+    ("notify: waiting for the Redis publish", "stack", ("notify.py",)),
+    ("apply_op: waiting for PostgreSQL", "apply_op+leaf", ("psycopg/",)),
+    ("apply_op: Python (Django ORM, services, OT)", "stack", ("apply_op (ipplan/live",)),
+    ("change_events: waiting for PostgreSQL", "change_events+leaf", ("psycopg/",)),
+    ("change_events: Python", "stack", ("change_events (ipplan/live",)),
+    ("recheck (every socket, every 2 s): PostgreSQL", "recheck+leaf", ("psycopg/",)),
+    ("recheck (every socket, every 2 s): Python", "stack", ("recheck (ipplan/live",)),
+    ("meeting state re-read", "stack", ("meeting_for_socket", "meeting_state")),
+    ("join / snapshot", "stack", ("join (ipplan/live", "snapshot (ipplan/live")),
+    ("other", "stack", ("",)),
+]
+LOOP_THREAD_RULES = [
+    ("idle (event loop waiting, or inside uvloop's C code)", "leafonly", ("Runner.run",)),
+    ("frame validation (jsonschema)", "stack", ("jsonschema/",)),
+    ("channels_redis (pub/sub layer)", "stack", ("channels_redis/",)),
+    ("JSON encode/decode", "stack", ("json/",)),
+    (
+        "WebSocket protocol (uvicorn/websockets/daphne)",
+        "stack",
+        ("websockets/", "daphne/", "autobahn/", "twisted/", "uvicorn/protocols"),
+    ),
+    ("consumer and Channels dispatch", "stack", ("ipplan/live", "channels/")),
+    ("other", "stack", ("",)),
+]
+
+
+def _classify(stack: list[str], rules: list[tuple]) -> str:
+    text = ";".join(stack)
+    leaf = stack[-1] if stack else ""
+    for label, how, needles in rules:
+        if how == "leaf" and any(n in leaf for n in needles):
+            return label
+        if how == "leafonly" and any(leaf.startswith(n) for n in needles):
+            return label
+        if how == "stack" and any(n in text for n in needles):
+            return label
+        if "+leaf" in how:
+            scope = how.split("+")[0]
+            if f"{scope} (ipplan/live" in text and any(n in leaf for n in needles):
+                return label
+    return "other"
+
+
+def summarise_profile(path: str | os.PathLike) -> dict[str, Any]:
+    """Per thread: its share of samples by activity (see the rules above)."""
+    threads: dict[str, collections.Counter] = {}
+    for line in Path(path).read_text().splitlines():
+        stack_text, _, count = line.rpartition(" ")
+        if not stack_text:
+            continue
+        frames = stack_text.split(";")
+        name = frames[0].split(":", 1)[-1].strip()
+        if "always_pong" in name or name.startswith("Thread-"):
+            continue  # uvicorn's supervisor ping thread, helper threads: never busy
+        kind = "db" if name.startswith("ThreadPoolExecutor") else "loop"
+        rules = DB_THREAD_RULES if kind == "db" else LOOP_THREAD_RULES
+        label = _classify(frames[1:], rules)
+        threads.setdefault(kind, collections.Counter())[label] += int(count)
+    out = {}
+    for kind, counter in threads.items():
+        total = sum(counter.values())
+        out[kind] = {
+            "samples": total,
+            "percent": {k: round(100 * v / total, 1) for k, v in counter.most_common()},
+        }
+    return out

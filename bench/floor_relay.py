@@ -15,7 +15,6 @@ bench/live_load.py starts it; it is not meant to be deployed.
 
 from __future__ import annotations
 
-
 from django.conf import settings
 
 if not settings.configured:

@@ -44,6 +44,7 @@ import contextlib
 import json
 import multiprocessing
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -379,9 +380,7 @@ class Client:
     """One participant's socket. `mode` is "ipplan" (docs/protocol.md) or "floor" (the
     relay: frames come back as sent, to everyone in the room including the sender)."""
 
-    def __init__(
-        self, run: Run, room: dict[str, Any], index: int, url: str, origin: str
-    ) -> None:
+    def __init__(self, run: Run, room: dict[str, Any], index: int, url: str, origin: str) -> None:
         self.run = run
         self.room = room
         self.index = index
@@ -960,9 +959,12 @@ def run_target(
                 f"{max(a['connect_seconds'] for a in ready):.1f} s; settling {args.settle} s"
             )
             time.sleep(args.settle)
+            per_worker = [common.established(pid, servers.ports) for pid in pids]
+            print(f"   connections per worker: {per_worker}")
             results = []
             flush = args.flush_ms / 1000
             for index, rate in enumerate(steps):
+                profilers = _start_profilers(args, target, pids, log_dir) if index == 0 else []
                 worker_cpu0 = {pid: common.cpu_seconds(pid) for pid in pids}
                 load_cpu0 = sum(common.cpu_seconds(p.pid) for p in procs)
                 machine0 = common.machine_cpu()
@@ -979,12 +981,15 @@ def run_target(
                     args.duration + 120,
                 )
                 step = _merge_step(answers, rate, args.duration)
+                if profilers:
+                    step["profiles"] = _finish_profilers(profilers)
                 step["worker_cpu_percent"] = [
                     round(100 * (common.cpu_seconds(pid) - worker_cpu0[pid]) / args.duration, 1)
                     for pid in pids
                 ]
                 step["load_cpu_percent"] = round(
-                    100 * (sum(common.cpu_seconds(p.pid) for p in procs) - load_cpu0)
+                    100
+                    * (sum(common.cpu_seconds(p.pid) for p in procs) - load_cpu0)
                     / args.duration,
                     1,
                 )
@@ -1019,11 +1024,63 @@ def run_target(
             "workers": args.workers,
             "connections": connected,
             "connect_failures": failed,
+            "connections_per_worker": per_worker,
             "steps": results,
             "correctness": verdict,
             "workers_memory": memory,
             "server_log_tail": _log_tail(servers.log),
         }
+
+
+def _start_profilers(
+    args: argparse.Namespace, target: str, pids: list[int], log_dir: Path
+) -> list[tuple[subprocess.Popen, Path]]:
+    """py-spy on every worker for the first step: collapsed stacks, all threads,
+    idle samples included (time a thread spends waiting for PostgreSQL shows up)."""
+    if not args.profile or target not in args.profile_targets:
+        return []
+    out = []
+    for n, pid in enumerate(pids):
+        path = log_dir / f"profile-{target}-worker{n}.txt"
+        cmd = [
+            str(common.VENV_BIN / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(min(args.duration, 20))),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--threads",
+            "--idle",
+            "--nonblocking",
+            "--output",
+            str(path),
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        out.append((proc, path))
+    return out
+
+
+def _finish_profilers(profilers: list[tuple[subprocess.Popen, Path]]) -> dict[str, Any]:
+    """Wait for py-spy; summarise each worker's threads (bench/common.py's rules)."""
+    out = {}
+    for proc, path in profilers:
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        try:
+            out[str(path)] = common.summarise_profile(path)
+        except OSError:
+            out[str(path)] = {"error": (proc.stderr.read() or b"").decode()[-500:]}
+        for kind, data in out[str(path)].items():
+            if kind in {"db", "loop"}:
+                top = ", ".join(f"{k} {v} %" for k, v in list(data["percent"].items())[:6])
+                print(f"   profile {path.name} {kind} thread: {top}")
+    return out
 
 
 def _log_tail(path: Path) -> str:
@@ -1050,9 +1107,7 @@ def _merge_step(answers: list[dict], rate: float, duration: float) -> dict[str, 
         "keystrokes_per_second": round(sum(a["keystrokes"] for a in answers) / window, 1),
         "deliveries_per_second": round(len(deliveries) / window, 1),
         "load_loop_lag_ms": common.summary_ms(lag),
-        "load_process_cpu_percent": [
-            round(100 * a["cpu_seconds"] / window, 1) for a in answers
-        ],
+        "load_process_cpu_percent": [round(100 * a["cpu_seconds"] / window, 1) for a in answers],
     }
 
 
@@ -1146,6 +1201,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--redis-url", default=common.REDIS_URL)
     p.add_argument("--database", default=common.database_url(DB_NAME))
     p.add_argument("--log-dir", default=str(common.ROOT / "var" / "bench"))
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the workers during the first step (collapsed stacks in --log-dir; "
+        "summarise with bench/profile_summary.py)",
+    )
+    p.add_argument("--profile-targets", nargs="*", default=["ipplan"])
     args = p.parse_args(argv)
     if args.flush_ms is None:
         args.flush_ms = 0.0 if args.mode == "throughput" else 150.0
@@ -1163,8 +1225,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     database = args.database
     if args.ipplan:
         t0 = time.monotonic()
-        common.recreate_database(database)
-        common.migrate(database)
+        common.recreate_database(database)  # migrated
         common.setup_django(database)
         common.offset_ids()
         rooms = seed(args.meetings, args.participants)

@@ -112,7 +112,9 @@ def seed_plan(name: str, size: dict[str, int]) -> dict[str, Any]:
     )
     member_ids = [r.result["id"] for r in member_results]
     given = today - datetime.timedelta(days=100)
-    services.consent_record(plan_id=plan.pk, user=coordinator, kind=Consent.Kind.PLAN, given_on=given)
+    services.consent_record(
+        plan_id=plan.pk, user=coordinator, kind=Consent.Kind.PLAN, given_on=given
+    )
     services.consent_record(
         plan_id=plan.pk,
         user=coordinator,
@@ -304,21 +306,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--runs", type=int, default=15, help="timed requests per endpoint")
     parser.add_argument("--changes", type=int, default=LARGE["changes"])
+    parser.add_argument(
+        "--large",
+        default="",
+        help='override the large plan, e.g. "themes=4,goals=8,measures=12" (smoke tests)',
+    )
     parser.add_argument("--database", default=common.database_url(DB_NAME))
     args = parser.parse_args(argv)
 
     info = common.machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, load {info['loadavg_at_start']}")
-    common.recreate_database(args.database)
-    common.migrate(args.database)
+    common.recreate_database(args.database)  # migrated
     # The API's per-user throttle would otherwise answer 429 to the timed requests.
     common.setup_django(args.database, IPPLAN_API_RATE_USER="1000000/min")
     from django.test import Client
 
-    plans = [
-        seed_plan("small", SMALL),
-        seed_plan("large", {**LARGE, "changes": args.changes}),
-    ]
+    large = {**LARGE, "changes": args.changes}
+    for item in filter(None, args.large.split(",")):
+        key, _, value = item.partition("=")
+        if key.strip() not in large:
+            parser.error(f"--large: unknown size {key!r}")
+        large[key.strip()] = int(value)
+    plans = [seed_plan("small", SMALL), seed_plan("large", large)]
     for p in plans:
         print(f"seeded {p['name']} plan {p['size']} in {p['seed_seconds']} s")
 

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from ipplan.meetings.models import Meeting
 from ipplan.plans.models import AccessLog, Change, Consent, Goal, Measure, Member, Plan
+from ipplan.records.models import Comment
 
 from .base import MAX_ID
 
@@ -139,3 +140,26 @@ class MeetingFilter(filters.FilterSet):
     class Meta:
         model = Meeting
         fields = ["status"]
+
+
+class CommentFilter(filters.FilterSet):
+    target_type = filters.ChoiceFilter(choices=Comment.Target.choices)
+    target_id = IdFilter()
+    thread = IdFilter(method="filter_thread", help_text="A thread: its first comment and replies.")
+    resolved = filters.BooleanFilter(
+        method="filter_resolved", help_text="Threads (first comments) by resolved state."
+    )
+
+    class Meta:
+        model = Comment
+        fields = ["target_type", "target_id", "thread", "resolved"]
+
+    def filter_thread(self, queryset: QuerySet, name: str, value: int | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(Q(pk=value) | Q(parent_id=value))
+
+    def filter_resolved(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(parent__isnull=True, resolved_at__isnull=not value)

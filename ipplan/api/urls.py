@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import docs, meetings, views
+from . import docs, meetings, records, views
 
 app_name = "api"
 
@@ -20,6 +20,8 @@ router.register(f"{PLAN}/themes", views.ThemeViewSet, basename="theme")
 router.register(f"{PLAN}/goals", views.GoalViewSet, basename="goal")
 router.register(f"{PLAN}/measures", views.MeasureViewSet, basename="measure")
 router.register(f"{PLAN}/meetings", meetings.MeetingViewSet, basename="meeting")
+router.register(f"{PLAN}/records", records.MeetingRecordViewSet, basename="record")
+router.register(f"{PLAN}/comments", records.CommentViewSet, basename="comment")
 router.register(f"{PLAN}/changes", views.ChangeViewSet, basename="change")
 router.register(f"{PLAN}/access-log", views.AccessLogViewSet, basename="access-log")
 

@@ -141,7 +141,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.sent_rev = 0
         self.send_lock = asyncio.Lock()
         self.my_ops: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self.level: str | None = None
+        self.you: dict[str, Any] | None = None
         self.meeting_id: int | None = None
         self.attended = False
         self.last_meeting: Any = ...  # nothing sent yet
@@ -192,7 +192,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         if joined is None:
             await self.close_with(protocol.CLOSE_NOT_FOUND)
             return
-        self.level = joined["you"]["level"]
+        self.you = joined["you"]
         self.names = joined["names"]
         self.attended = joined["attended"]
         self.joined = True
@@ -498,7 +498,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         if data is None:
             await self.close_with(protocol.CLOSE_FORBIDDEN)
             return
-        self.level = data["you"]["level"]
+        self.you = data["you"]
         self.last_meeting = data["meeting"]
         await self.send_message(
             {
@@ -573,8 +573,8 @@ class PlanConsumer(AsyncWebsocketConsumer):
             return False
         self.user = verdict["user"]
         you = verdict["you"]
-        if you["level"] != self.level:
-            self.level = you["level"]
+        if you != self.you:
+            self.you = you
             await self.send_message({"type": "you", "you": you})
         if verdict["rev"] > self.sent_rev and not locked:
             # A plan.changed notification was lost: catch up now.

@@ -531,7 +531,10 @@ def _op_set(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | N
         name,
         before,
         after,
-        access_changed=target == "member" or name in {"coordinator", "status"},
+        # Who may see the plan changes with members, the coordinator and the plan's
+        # status (not with a goal's or measure's status).
+        access_changed=target == "member"
+        or (target == "plan" and name in {"coordinator", "status"}),
         check=True,
     )
 

@@ -154,16 +154,29 @@ def text_diff(before: str, after: str, *, trim: bool = True) -> list[list[str]]:
     reads as a small edit."""
     a = _TOKEN.findall(before or "")
     b = _TOKEN.findall(after or "")
+    # Most edits touch one stretch of a text: match the common start and end directly
+    # and leave only the middle to the (quadratic) matcher.
+    head = 0
+    while head < len(a) and head < len(b) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
     parts: list[list[str]] = []
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if head:
+        parts.append(["eq", "".join(a[:head])])
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    matcher = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            parts.append(["eq", "".join(a[i1:i2])])
+            parts.append(["eq", "".join(middle_a[i1:i2])])
             continue
         if tag in {"delete", "replace"}:
-            parts.append(["del", "".join(a[i1:i2])])
+            parts.append(["del", "".join(middle_a[i1:i2])])
         if tag in {"insert", "replace"}:
-            parts.append(["ins", "".join(b[j1:j2])])
+            parts.append(["ins", "".join(middle_b[j1:j2])])
+    if tail:
+        parts.append(["eq", "".join(a[len(a) - tail :])])
     if trim:
         last = len(parts) - 1
         for index, (kind, text) in enumerate(parts):

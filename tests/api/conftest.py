@@ -17,7 +17,8 @@ from tests.live.dbutil import allow_flush, restore_append_only
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     yield  # the flush has run; put the access log's guard back
-    if "api_db" in getattr(item, "fixturenames", ()):
+    # After the last test the test database itself is gone: nothing to restore.
+    if nextitem is not None and "api_db" in getattr(item, "fixturenames", ()):
         with item.config.stash[blocking_manager_key].unblock():
             restore_append_only()
 

@@ -25,6 +25,8 @@ from ipplan.meetings import services as meeting_services
 from ipplan.meetings.models import Meeting
 from ipplan.plans import services
 from ipplan.plans.models import Change, Consent, Goal, Measure, Member, Person, Plan, Theme
+from ipplan.records import services as record_services
+from ipplan.records.models import Comment, MeetingRecord
 from tests.api.conftest import url
 from tests.conftest import make_user
 
@@ -148,6 +150,21 @@ ENDPOINTS = [
         lambda ids: {"pk": ids["meeting"], "attendee_pk": ids["attendee"]},
         ok=(204,),
     ),
+    Endpoint("record list", "get", "record-list"),
+    Endpoint("record detail", "get", "record-detail", _in("record")),
+    Endpoint("record acknowledge", "post", "record-acknowledge", _in("record")),
+    Endpoint("comment list", "get", "comment-list"),
+    Endpoint("comment detail", "get", "comment-detail", _in("comment")),
+    Endpoint(
+        "comment create",
+        "post",
+        "comment-list",
+        body=lambda ids: {"target_type": "goal", "target_id": ids["goal"], "body": "Bra!"},
+        ok=(201,),
+    ),
+    Endpoint("comment reply", "post", "comment-reply", _in("comment"), lambda ids: {"body": "Enig"}, ok=(201,)),
+    Endpoint("comment resolve", "post", "comment-resolve", _in("comment")),
+    Endpoint("comment reopen", "post", "comment-reopen", _in("comment")),
     Endpoint("change list", "get", "change-list"),
     Endpoint("change detail", "get", "change-detail", _in("change")),
     Endpoint("access log", "get", "access-log-list"),
@@ -190,6 +207,13 @@ def _seed(plan: Plan, coordinator: Any, *, running: bool) -> dict[str, int]:
     ids["attendee"] = meeting_services.attendee_add(
         meeting_id=meeting.pk, user=coordinator, name="Gjest"
     ).pk
+    held = meeting_services.meeting_schedule(plan_id=plan.pk, user=coordinator, scheduled_at=when)
+    meeting_services.meeting_start(meeting_id=held.pk, user=coordinator)
+    meeting_services.meeting_close(meeting_id=held.pk, user=coordinator)
+    ids["record"] = MeetingRecord.objects.get(meeting=held).pk
+    ids["comment"] = record_services.comment_create(
+        plan_id=plan.pk, user=coordinator, target_type="goal", target_id=ids["goal"], body="Hva nå?"
+    ).pk
     if running:
         other = meeting_services.meeting_schedule(plan_id=plan.pk, user=coordinator, scheduled_at=when)
         meeting_services.meeting_start(meeting_id=other.pk, user=coordinator)
@@ -209,7 +233,9 @@ def _state(plan: Plan) -> tuple:
     """What a refused request must leave untouched."""
     plan = Plan.objects.get(pk=plan.pk)
     meetings = tuple(Meeting.objects.filter(plan=plan).values_list("status", "place", "current_item"))
-    return plan.revision, plan.what_matters, meetings
+    comments = tuple(Comment.objects.filter(plan=plan).values_list("pk", "resolved_at"))
+    acks = tuple(MeetingRecord.objects.filter(plan=plan).values_list("acknowledgements"))
+    return plan.revision, plan.what_matters, meetings, comments, acks
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@ access log, errors, filters and pagination."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
@@ -126,14 +127,26 @@ def test_a_goal_edit_goes_through_the_services(as_user, plan, goal, specialist):
 def test_an_api_edit_is_announced_to_open_meetings_with_its_revision(
     as_user, plan, goal, coordinator, django_capture_on_commit_callbacks
 ):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(plan_group(plan.pk), channel)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = as_user(coordinator).patch(
-            url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json"
-        )
-    message = async_to_sync(layer.receive)(channel)
+    """What an open meeting room hears (the channel layer the settings choose)."""
+    client = as_user(coordinator)
+
+    def edit():
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.patch(
+                url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json"
+            )
+
+    async def listen_while_editing():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(plan_group(plan.pk), channel)
+        try:
+            response = await sync_to_async(edit)()
+            return response, await asyncio.wait_for(layer.receive(channel), timeout=10)
+        finally:
+            await layer.group_discard(plan_group(plan.pk), channel)
+
+    response, message = async_to_sync(listen_while_editing)()
     assert message == {"type": "plan.changed", "plan": plan.pk, "rev": plan.revision + 1}
     assert response["ETag"] == f'"{message["rev"]}"'
 

@@ -64,13 +64,15 @@ class PageSpec:
 
     `url` gets the loaded demo objects (a `Demo`) and returns a path, or None when the
     demo has nothing to show there (the test then skips with `missing`). `ready` is a
-    selector the page shows once its scripts are done (the meeting room: connected)."""
+    selector the page shows once its scripts are done (the meeting room: connected);
+    `prepare` opens what the page hides at first, so axe sees that too."""
 
     key: str
     roles: tuple[str, ...]
     url: Callable[[Demo], str | None]
     ready: str | None = None
     missing: str = ""
+    prepare: Callable[[Any], None] | None = None
 
 
 def _plan(name: str, *args: Any) -> Callable[[Demo], str]:
@@ -88,6 +90,13 @@ def _maybe(name: str, attr: str, *, with_plan: bool = False) -> Callable[[Demo],
 
 
 LIVE = ".connection[data-state='live']"
+
+
+def _open_an_api_operation(page: Any) -> None:
+    """The first operation opened, in "Try it out" mode (parameter fields, examples)."""
+    page.locator(".opblock-summary-control").first.click()
+    page.locator(".try-out__btn").first.click()
+    page.wait_for_selector("tr[data-param-name] select[aria-label]", state="attached")
 
 PAGES: list[PageSpec] = [
     PageSpec("login", (ANONYMOUS,), lambda d: reverse("login")),
@@ -151,7 +160,13 @@ PAGES: list[PageSpec] = [
         missing="the demo plan has no treatment course",
     ),
     PageSpec("statistics", (LEADER,), lambda d: reverse("courses:statistics")),
-    PageSpec("api-docs", (COORDINATOR,), lambda d: reverse("api:docs"), ready="#swagger-ui .info"),
+    PageSpec(
+        "api-docs",
+        (COORDINATOR,),
+        lambda d: reverse("api:docs"),
+        ready="#swagger-ui .opblock",
+        prepare=_open_an_api_operation,
+    ),
 ]
 PAGE_BY_KEY = {spec.key: spec for spec in PAGES}
 
@@ -394,6 +409,8 @@ class Contexts:
         if spec.ready:
             page.wait_for_selector(spec.ready, state="attached")
         page.wait_for_load_state("networkidle")
+        if spec.prepare:
+            spec.prepare(page)
         assert not errors, f"script errors on {key}: {errors}"
         return page
 

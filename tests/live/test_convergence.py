@@ -610,8 +610,11 @@ async def run_schedule(seed: int, plan: Plan, clients: list[SimClient], users: d
         await asyncio.gather(*(c.connect() for c in clients if c.comm is None))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
+        revision = -1
         while True:
-            revision = await database_sync_to_async(_revision)(plan.pk)
+            idle = all(c.comm is not None and not c.pending and not c.syncing for c in clients)
+            if idle or revision < 0:
+                revision = await database_sync_to_async(_revision)(plan.pk)
             for client in clients:
                 client.lose = 0.0
                 await client.pump()

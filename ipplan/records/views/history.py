@@ -238,23 +238,38 @@ def field_history(
     }
     current = plan_services.field_value(obj, field)
     deleted = getattr(obj, "deleted_at", None) is not None
+    # Keystrokes: a run of text changes by one person is one step, its last value.
+    steps: list[dict[str, Any]] = []
+    for entry in timeline:
+        last = steps[-1] if steps else None
+        if (
+            last is not None
+            and entry["kind"] == Change.Kind.TEXT
+            and last["kind"] == Change.Kind.TEXT
+            and last["user_id"] == entry["user_id"]
+        ):
+            last.update(entry, count=last["count"] + 1, first_revision=last["first_revision"])
+            continue
+        steps.append({**entry, "count": 1, "first_revision": entry["revision"]})
+    is_text = display.field_kind(target, field) == "text"
     entries = []
-    for index, entry in enumerate(timeline):
-        later = timeline[index + 1]["value"] if index + 1 < len(timeline) else None
+    previous = None
+    for step in steps:
         entries.append(
             {
-                **entry,
-                "user": users.get(entry["user_id"], ""),
-                "display": display.format_value(target, field, entry["value"], names),
-                "is_current": entry["value"] == current
-                or (entry["value"] in (None, "") and current in (None, "")),
+                **step,
+                "user": users.get(step["user_id"], ""),
+                "display": display.format_value(target, field, step["value"], names),
+                "is_current": step["value"] == current
+                or (step["value"] in (None, "") and current in (None, "")),
                 "diff": (
-                    display.text_diff(entry["value"] or "", later or "", trim=False)
-                    if display.field_kind(target, field) == "text" and later is not None
+                    display.text_diff(previous["value"] or "", step["value"] or "")
+                    if is_text and previous is not None
                     else None
                 ),
             }
         )
+        previous = step
     entries.reverse()
     context = {
         "plan": plan,
