@@ -263,6 +263,87 @@ def db_state(rooms: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def call_costs(room: dict[str, Any], calls: int) -> dict[str, Any]:
+    """What each kind of database call a socket makes costs, called directly (no ASGI
+    server, no thread hop) on the seeded data: queries, wall time and CPU time. In a
+    worker all of these run one after another on one thread (database_sync_to_async)."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ipplan.accounts.models import User
+    from ipplan.live import handlers
+    from ipplan.live.snapshot import change_events
+    from ipplan.plans.models import Goal, Plan
+
+    plan_id, meeting_id = room["plan"], room["meeting"]
+    (_, goal_id, _), _ = room["fields"]
+    coordinator = User.objects.get(pk=room["users"][0])
+    member = User.objects.get(pk=room["users"][1])
+
+    def text_op(user: Any) -> Any:
+        rev = Plan.objects.filter(pk=plan_id).values_list("revision", flat=True)[0]
+        length = len(Goal.objects.filter(pk=goal_id).values_list("text", flat=True)[0])
+        op = {"type": "text", "target": "goal", "id": goal_id, "field": "text"}
+        op["ops"] = [length, "x"] if length < MAX_FIELD else [-1, length - 1]
+
+        def call() -> Any:
+            return handlers.apply_op(
+                plan_id=plan_id,
+                user=user,
+                op=op,
+                op_id=new_op_id(),
+                base_rev=rev,
+                meeting_id=meeting_id,
+            )
+
+        return call
+
+    def latest_event() -> Any:
+        rev = Plan.objects.filter(pk=plan_id).values_list("revision", flat=True)[0]
+        return lambda: change_events(plan_id, rev - 1)
+
+    kinds = {
+        "apply_op, one text op (coordinator)": lambda: text_op(coordinator),
+        "apply_op, one text op (edit member: + consent check)": lambda: text_op(member),
+        "change_events, one revision (cache miss, once per process per op)": latest_event,
+        "recheck (every socket every 2 s)": lambda: (
+            lambda: handlers.recheck(
+                session_key=room["cookies"][1], user_id=member.pk, plan_id=plan_id
+            )
+        ),
+        "meeting_for_socket (every socket every 10 s, and on meeting.changed)": lambda: (
+            lambda: handlers.meeting_for_socket(
+                plan_id=plan_id, user=member, meeting_id=meeting_id, attended=True
+            )
+        ),
+        "snapshot (join, resync)": lambda: (
+            lambda: handlers.snapshot(plan_id=plan_id, user=member, meeting_id=meeting_id)
+        ),
+    }
+    out = {}
+    for label, prepare in kinds.items():
+        walls, cpus, queries = [], [], 0
+        for i in range(calls + 3):
+            call = prepare()
+            with CaptureQueriesContext(connection) as captured:
+                wall0, cpu0 = time.perf_counter(), time.thread_time()
+                call()
+                cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+            if i >= 3:  # warm-up calls excluded
+                walls.append(wall)
+                cpus.append(cpu)
+                queries = len(captured.captured_queries)
+        out[label] = {
+            "queries": queries,
+            "wall_ms_median": round(statistics.median(walls) * 1000, 2),
+            "wall_ms_p95": round(common.percentile(sorted(walls), 95) * 1000, 2),
+            "cpu_ms_median": round(statistics.median(cpus) * 1000, 2),
+        }
+    return out
+
+
 # ===================================================================== the clients
 
 
@@ -1208,6 +1289,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "summarise with bench/profile_summary.py)",
     )
     p.add_argument("--profile-targets", nargs="*", default=["ipplan"])
+    p.add_argument(
+        "--call-costs",
+        type=int,
+        default=100,
+        help="after the run, time N direct calls of each database call a socket makes",
+    )
     args = p.parse_args(argv)
     if args.flush_ms is None:
         args.flush_ms = 0.0 if args.mode == "throughput" else 150.0
@@ -1276,6 +1363,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "results": results,
     }
+    if args.ipplan and args.call_costs:
+        report["call_costs"] = call_costs(rooms[0], args.call_costs)
     report["summary"] = summarise(args, results)
     print_summary(args, report)
     common.write_json(args.json_path, report)
@@ -1368,6 +1457,17 @@ def print_summary(args: argparse.Namespace, report: dict) -> None:
     )
     if "p99_ratio_to_floor" in s:
         print(f"ipplan p99 / floor p99 = {s['p99_ratio_to_floor']} (target <= 3)")
+    if "call_costs" in report:
+        print("\nDatabase calls of a socket, called directly (load " + common.loadavg() + "):")
+        print(
+            common.table(
+                ["call", "queries", "wall ms (median)", "wall ms p95", "CPU ms (median)"],
+                [
+                    [k, v["queries"], v["wall_ms_median"], v["wall_ms_p95"], v["cpu_ms_median"]]
+                    for k, v in report["call_costs"].items()
+                ],
+            )
+        )
     if "ipplan" in report["results"]:
         c = report["results"]["ipplan"]["correctness"]
         print(

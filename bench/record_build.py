@@ -157,7 +157,7 @@ def seed() -> tuple[object, object]:
         else:
             key = fields[(n // 7 + n % len(users) * 3) % len(fields)]
             word = WORDS[n % len(WORDS)]
-            texts[key] = (texts[key] + " " + word[: 1 + n % 3])[-300:]
+            texts[key] = texts[key] + " " + word[: 1 + n % 3]
             op = {
                 "type": "set",
                 "target": key[0],

@@ -111,8 +111,6 @@ class ApiSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        if getattr(self.view, "public_endpoint", False):
-            return responses
         error = self.resolve_serializer(ErrorSerializer, "response").ref
         media_types = self.map_renderers("media_type")
         for code in self._error_codes():

@@ -371,7 +371,10 @@ def browser(site: Site, chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        # --lang: Norwegian date fields (dd.mm.åååå) as the users see them.
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path, args=[*CHROMIUM_ARGS, "--lang=nb-NO"]
+        )
         yield chromium
         chromium.close()
 

@@ -154,7 +154,7 @@ def test_the_meeting_room_announces_connection_and_other_peoples_changes_politel
     field = siv.locator("[data-key$=':current_situation']").first
     key = field.get_attribute("data-key")
     field.click()
-    siv.keyboard.press("End")
+    siv.keyboard.press("Control+End")
     siv.keyboard.type(" Avtalt visning.")
     siv.wait_for_function(
         "() => window.ipplanRoom && window.ipplanRoom.store.pendingCount === 0"

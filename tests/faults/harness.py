@@ -128,6 +128,16 @@ async def wait_connected(clients: list[SimClient], timeout: float) -> float:
     return time.monotonic() - start
 
 
+async def wait_reopened(clients: list[SimClient], *, after: float, timeout: float) -> float:
+    """Seconds from `after` until every client has opened a new socket since then and
+    caught up on it."""
+    while not all(c.connected and c.caught_up and c.caught_up[-1] > after for c in clients):
+        if time.monotonic() - after > timeout:
+            raise AssertionError(f"not all reconnected within {timeout}s")
+        await asyncio.sleep(0.02)
+    return max(c.caught_up[-1] for c in clients) - after
+
+
 async def converge(fault_stack: FaultStack, clients: list[SimClient], timeout: float) -> float:
     """Seconds until every client has sent everything, got every ack and sits at the
     database's revision of its plan (checked twice in a row)."""

@@ -160,6 +160,7 @@ class SimClient:
         self.acked_twice: list[str] = []
         self.attempts: list[float] = []  # monotonic time of each connection attempt
         self.opens: list[tuple[float, str]] = []
+        self.caught_up: list[float] = []  # when each socket had the state (snapshot/ops)
         self.closes: list[tuple[float, int | None]] = []
         self.errors: collections.Counter[str] = collections.Counter()
         self.error_frames: list[dict[str, Any]] = []
@@ -320,6 +321,8 @@ class SimClient:
         self._caught_up(outbox)
 
     def _caught_up(self, outbox: list[dict]) -> None:
+        if not self.ready.is_set():
+            self.caught_up.append(time.monotonic())
         self.ready.set()
         if self.resend_after_catch_up:
             self.resend_after_catch_up = False

@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 
 from ipplan.records.display import text_diff
 
-words = st.lists(st.sampled_from(["bo", "egen", "leilighet", " ", "  ", ",", "\n", "NAV", "å"]), max_size=30)
+words = st.lists(
+    st.sampled_from(["bo", "egen", "leilighet", " ", "  ", ",", "\n", "NAV", "å"]), max_size=30
+)
 
 
 @given(words, words)

@@ -142,5 +142,8 @@ def test_the_plan_page_links_to_history_records_and_comments(record, plan, reade
     section = page[page.index('class="card records-links"') :]
     section = section[: section.index("</section>")]
     # The review button posts with the CSRF token, and the plan page read is logged once.
-    assert 'name="csrfmiddlewaretoken"' in section and reverse("records:review", args=[plan.pk]) in section
+    assert (
+        'name="csrfmiddlewaretoken"' in section
+        and reverse("records:review", args=[plan.pk]) in section
+    )
     assert AccessLog.objects.filter(plan=plan, user=reader).count() == 1
