@@ -993,6 +993,10 @@ def run_target(
         # Typists flush as fast as acks come back: lift the per-socket frame limit.
         extra = {"IPPLAN_LIVE_RATE_PER_SECOND": "1000", "IPPLAN_LIVE_RATE_BURST": "2000"}
     extra["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
+    if args.setting:
+        # An experiment: ipplan's settings with some overridden (bench/settings_overlay.py).
+        extra["DJANGO_SETTINGS_MODULE"] = "bench.settings_overlay"
+        extra["BENCH_SETTINGS"] = json.dumps(args.setting)
     env = common.server_env(
         database if target == "ipplan" else None, redis_url=args.redis_url, **extra
     )
@@ -1040,6 +1044,10 @@ def run_target(
                 f"{max(a['connect_seconds'] for a in ready):.1f} s; settling {args.settle} s"
             )
             time.sleep(args.settle)
+            if args.nice:
+                backends = _database_backends(database) if target == "ipplan" else []
+                reniced = common.renice([*pids, *(p.pid for p in procs), *backends], args.nice)
+                print(f"   reniced {reniced} processes (workers, load, PostgreSQL backends)")
             per_worker = [common.established(pid, servers.ports) for pid in pids]
             print(f"   connections per worker: {per_worker}")
             results = []
@@ -1105,6 +1113,7 @@ def run_target(
             "workers": args.workers,
             "connections": connected,
             "connect_failures": failed,
+            "connect_seconds": round(max(a["connect_seconds"] for a in ready), 1),
             "connections_per_worker": per_worker,
             "steps": results,
             "correctness": verdict,
@@ -1162,6 +1171,22 @@ def _finish_profilers(profilers: list[tuple[subprocess.Popen, Path]]) -> dict[st
                 top = ", ".join(f"{k} {v} %" for k, v in list(data["percent"].items())[:6])
                 print(f"   profile {path.name} {kind} thread: {top}")
     return out
+
+
+def _database_backends(database: str) -> list[int]:
+    """The PostgreSQL backend processes serving the bench database (the workers keep
+    their connections, DB_CONN_MAX_AGE)."""
+    from django.db import connection
+
+    name = database.rsplit("/", 1)[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return pids
 
 
 def _log_tail(path: Path) -> str:
@@ -1279,6 +1304,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--load-procs", type=int, default=1, help="load client processes")
     p.add_argument("--settle", type=float, default=3.0, help="seconds between connect and typing")
     p.add_argument("--conn-max-age", type=int, default=60, help="DB_CONN_MAX_AGE of the workers")
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="experiment: override a Django setting in the workers (VALUE is JSON)",
+    )
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="renice the workers, load processes and their PostgreSQL backends (e.g. -10) "
+        "so a busy shared machine disturbs the figures less; reported in the JSON",
+    )
     p.add_argument("--redis-url", default=common.REDIS_URL)
     p.add_argument("--database", default=common.database_url(DB_NAME))
     p.add_argument("--log-dir", default=str(common.ROOT / "var" / "bench"))
@@ -1300,6 +1339,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.flush_ms = 0.0 if args.mode == "throughput" else 150.0
     if args.floor is None:
         args.floor = args.mode == "latency"
+    settings = {}
+    for item in args.setting:
+        name, _, value = item.partition("=")
+        try:
+            settings[name] = json.loads(value)
+        except ValueError:
+            settings[name] = value
+    args.setting = settings
     return args
 
 
@@ -1359,6 +1406,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "duration_seconds": args.duration,
             "load_procs": args.load_procs,
             "db_conn_max_age": args.conn_max_age,
+            "settings_overridden": args.setting,
+            "nice": args.nice,
             "channel_layer": "channels_redis.pubsub.RedisPubSubChannelLayer",
         },
         "results": results,

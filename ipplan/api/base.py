@@ -188,13 +188,21 @@ def if_match(request: Request) -> set[int] | None:
 
 
 class ApiPagination(PageNumberPagination):
-    """Pages of 50 (page_size up to 200). Unlike DRF's default, a bad page_size is
-    refused rather than silently replaced, and only numbers name pages."""
+    """Pages of 50 (page_size up to 200). Unlike DRF's default, a malformed page or
+    page_size is refused (400) rather than silently replaced; a page past the end is 404."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     last_page_strings = ()
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if not _ID_RE.fullmatch(raw) or int(raw) < 1:
+            raise exceptions.ValidationError({self.page_query_param: [_("A whole number from 1.")]})
+        return int(raw)
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

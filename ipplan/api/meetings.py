@@ -183,7 +183,7 @@ class MeetingViewSet(ListMixin, RetrieveMixin, PlanContentViewSet):
     @action(
         detail=True,
         methods=["delete"],
-        url_path=r"attendees/(?P<attendee_pk>[^/.]+)",
+        url_path=r"attendees/(?P<attendee_pk>[^/]+)",
         url_name="attendee-remove",
     )
     def attendee_remove(

@@ -18,7 +18,7 @@ from ipplan.records import services as record_services
 from ipplan.records.models import Comment, MeetingRecord
 
 from . import filters
-from .serializers import UserSummarySerializer, text_field
+from .serializers import UserSummarySerializer, id_field, text_field
 from .views import ListMixin, PlanContentViewSet, RetrieveMixin
 
 # ------------------------------------------------------------------ serializers
@@ -74,7 +74,7 @@ class CommentSerializer(serializers.ModelSerializer):
 
 class CommentCreateSerializer(serializers.Serializer):
     target_type = serializers.ChoiceField(choices=Comment.Target.choices)
-    target_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    target_id = id_field()
     body = text_field(record_services.MAX_COMMENT)
 
 

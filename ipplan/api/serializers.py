@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -37,13 +38,38 @@ from ipplan.plans.services import FIELDS, MAX_TEXT, FieldSpec
 from .base import MAX_ID
 
 
+class StrictCharField(serializers.CharField):
+    """Text must be sent as a JSON string: DRF would turn 42 into "42" silently."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Ids and positions must be JSON integers, not "5", 5.0 or true."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def id_field(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def text_field(max_length: int = MAX_TEXT, **kwargs: Any) -> serializers.CharField:
     # Never trim: these are documents edited live, and the text must round-trip exactly.
-    return serializers.CharField(max_length=max_length, trim_whitespace=False, **kwargs)
+    return StrictCharField(max_length=max_length, trim_whitespace=False, **kwargs)
 
 
 # ------------------------------------------------------------------ shared parts
@@ -79,6 +105,12 @@ class PersonNameSerializer(serializers.ModelSerializer):
 
 
 class PersonCreateSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.EmailField: StrictEmailField,
+    }
+
     class Meta:
         model = Person
         fields = ["first_name", "last_name", "birth_date", "phone", "email", "address"]
@@ -202,7 +234,7 @@ def write_serializer(
 
 
 def _position(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=0, max_value=100_000, **kwargs)
+    return StrictIntegerField(min_value=0, max_value=100_000, **kwargs)
 
 
 PlanUpdateSerializer = write_serializer("PlanUpdate", "plan", creating=False)
@@ -459,7 +491,7 @@ class MeetingSerializer(serializers.ModelSerializer):
 
 class MeetingWriteSerializer(serializers.Serializer):
     scheduled_at = serializers.DateTimeField()
-    place = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    place = StrictCharField(max_length=300, required=False, allow_blank=True)
     agenda = serializers.ListField(
         child=id_field(),
         required=False,
@@ -478,12 +510,12 @@ class MeetingGotoSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.Serializer):
     item = id_field(help_text="Agenda item id of this meeting.")
-    text = serializers.CharField(max_length=500, allow_blank=True)
+    text = StrictCharField(max_length=500, allow_blank=True)
 
 
 class AttendeeCreateSerializer(serializers.Serializer):
     user = id_field(required=False, allow_null=True, help_text="A member with an account, or…")
-    name = serializers.CharField(
+    name = StrictCharField(
         max_length=200, required=False, allow_blank=True, help_text="…someone without one."
     )
-    role = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    role = StrictCharField(max_length=200, required=False, allow_blank=True)

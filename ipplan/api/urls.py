@@ -8,9 +8,9 @@ from . import docs, meetings, records, views
 
 app_name = "api"
 
-# Plan ids appear in every path: [^/.]+ lets junk reach the view, which answers with
-# the API's JSON 404 instead of the site's HTML one.
-PLAN = r"plans/(?P<plan_pk>[^/.]+)"
+# Ids appear in every path: [^/]+ lets junk reach the view, which answers with the
+# API's JSON 404 (and anything else under /api/ gets one from `not_found`).
+PLAN = r"plans/(?P<plan_pk>[^/]+)"
 
 router = SimpleRouter()
 router.register("plans", views.PlanViewSet, basename="plan")
@@ -30,4 +30,5 @@ urlpatterns = [
     re_path(rf"^api/v1/{PLAN}/fhir$", views.PlanFhirView.as_view(), name="plan-fhir"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs.api_docs, name="docs"),
+    re_path(r"^api/", docs.not_found),
 ]

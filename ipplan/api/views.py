@@ -54,7 +54,7 @@ class ApiViewSet(PlanScopedMixin, viewsets.GenericViewSet):
     from `request_serializers` and `response_serializer()`."""
 
     schema = ApiSchema()
-    lookup_value_regex = "[^/.]+"
+    lookup_value_regex = "[^/]+"
     filter_backends = [DjangoFilterBackend]
     request_serializers: dict[str, type[serializers.Serializer]] = {}
 

@@ -76,7 +76,9 @@ def as_token(issue_token):
 
     def make(user, organisation, **options) -> APIClient:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(user, organisation, **options)}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {issue_token(user, organisation, **options)}"
+        )
         return client
 
     return make

@@ -6,7 +6,15 @@ Keys of VALUE_SETS are "<FHIR type>.<element>" for elements of type `code`; keys
 CODE_SYSTEMS are the systems of Codings.
 """
 
-REQUEST_STATUS = {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+REQUEST_STATUS = {
+    "draft",
+    "active",
+    "on-hold",
+    "revoked",
+    "completed",
+    "entered-in-error",
+    "unknown",
+}
 
 VALUE_SETS: dict[str, set[str]] = {
     # http://hl7.org/fhir/ValueSet/bundle-type (required)

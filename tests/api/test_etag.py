@@ -12,7 +12,10 @@ from tests.api.conftest import url
 def _patch(client, plan, goal, if_match: str | None, status: str = "achieved"):
     headers = {"HTTP_IF_MATCH": if_match} if if_match is not None else {}
     return client.patch(
-        url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": status}, format="json", **headers
+        url("goal-detail", plan_pk=plan.pk, pk=goal.pk),
+        {"status": status},
+        format="json",
+        **headers,
     )
 
 
@@ -24,7 +27,9 @@ def test_a_write_based_on_the_current_revision_succeeds(as_user, plan, goal, coo
     assert response["ETag"] == f'"{plan.revision + 1}"'
 
 
-def test_a_write_based_on_a_stale_revision_gets_412_and_changes_nothing(as_user, plan, goal, coordinator, specialist):
+def test_a_write_based_on_a_stale_revision_gets_412_and_changes_nothing(
+    as_user, plan, goal, coordinator, specialist
+):
     mine = as_user(coordinator)
     tag = mine.get(url("goal-detail", plan_pk=plan.pk, pk=goal.pk))["ETag"]
     # Someone else edits in the meantime (e.g. live in a meeting).

@@ -35,7 +35,9 @@ def export(as_user, plan, coordinator):
 
 
 def resources(bundle: dict, resource_type: str) -> list[dict]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type]
+    return [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type
+    ]
 
 
 def resolve(bundle: dict, reference: dict) -> dict:
@@ -83,7 +85,9 @@ def test_the_bundle_is_valid_fhir_r5(export):
 
 def _run_a_meeting(plan, coordinator, specialist):
     """A meeting in which Siv changes the goal live (attributed to the meeting)."""
-    meeting = meeting_services.meeting_schedule(plan_id=plan.pk, user=coordinator, scheduled_at=timezone.now())
+    meeting = meeting_services.meeting_schedule(
+        plan_id=plan.pk, user=coordinator, scheduled_at=timezone.now()
+    )
     meeting_services.meeting_start(meeting_id=meeting.pk, user=coordinator)
     goal = Goal.objects.get(plan=plan)
     services.apply_operation(
@@ -100,12 +104,15 @@ def _run_a_meeting(plan, coordinator, specialist):
 def test_every_code_is_in_its_value_set(export, plan, coordinator, specialist):
     _run_a_meeting(plan, coordinator, specialist)
     services.consent_withdraw(
-        plan_id=plan.pk, user=coordinator, consent_id=Consent.objects.get(plan=plan, kind="sharing").pk
+        plan_id=plan.pk,
+        user=coordinator,
+        consent_id=Consent.objects.get(plan=plan, kind="sharing").pk,
     )
     bundle = export()
     parsed = get_fhir_model_class("Bundle").model_validate(bundle)
     local = {
-        cs["url"]: {c["code"]: c["display"] for c in cs["concept"]} for cs in resources(bundle, "CodeSystem")
+        cs["url"]: {c["code"]: c["display"] for c in cs["concept"]}
+        for cs in resources(bundle, "CodeSystem")
     }
     checked = set()
     for type_name, element, value, owner in walk(parsed):
@@ -118,9 +125,19 @@ def test_every_code_is_in_its_value_set(export, plan, coordinator, specialist):
         if enum and "+" not in enum:  # the package abbreviates long lists with "+"
             assert value in enum, f"{key}={value!r} (fhir.resources' own list)"
         checked.add(key)
-    assert {"Bundle.type", "CarePlan.status", "Goal.lifecycleStatus", "Task.status", "Consent.status"} <= checked
+    assert {
+        "Bundle.type",
+        "CarePlan.status",
+        "Goal.lifecycleStatus",
+        "Task.status",
+        "Consent.status",
+    } <= checked
 
-    codings = [(owner.system, owner.code, owner.display) for t, e, v, owner in walk(parsed) if (t, e) == ("Coding", "code")]
+    codings = [
+        (owner.system, owner.code, owner.display)
+        for t, e, v, owner in walk(parsed)
+        if (t, e) == ("Coding", "code")
+    ]
     assert codings, "the Bundle should carry codings"
     for system, code, display in codings:
         if system in CODE_SYSTEMS:
@@ -154,12 +171,20 @@ def test_the_careplan_maps_the_plan(export, plan, coordinator):
     (careplan,) = resources(bundle, "CarePlan")
     assert (careplan["status"], careplan["intent"]) == ("active", "plan")
     assert careplan["title"] == str(plan)
-    assert careplan["period"] == {"start": plan.period_start.isoformat(), "end": plan.period_end.isoformat()}
+    assert careplan["period"] == {
+        "start": plan.period_start.isoformat(),
+        "end": plan.period_end.isoformat(),
+    }
     custodian = resolve(bundle, careplan["custodian"])
-    assert custodian["resourceType"] == "Practitioner" and custodian["name"][0]["text"] == "Kari Koordinator"
+    assert (
+        custodian["resourceType"] == "Practitioner"
+        and custodian["name"][0]["text"] == "Kari Koordinator"
+    )
     assert resolve(bundle, careplan["subject"])["birthDate"] == "1990-05-17"
     assert resolve(bundle, careplan["careTeam"][0])["resourceType"] == "CareTeam"
-    assert [resolve(bundle, g)["description"]["text"] for g in careplan["goal"]] == ["Egen leilighet"]
+    assert [resolve(bundle, g)["description"]["text"] for g in careplan["goal"]] == [
+        "Egen leilighet"
+    ]
     (activity,) = careplan["activity"]
     task = resolve(bundle, activity["plannedActivityReference"])
     assert (task["resourceType"], task["description"], task["status"], task["intent"]) == (
@@ -177,7 +202,11 @@ def test_a_goal_is_categorised_by_its_main_theme(export, plan):
     (goal,) = resources(bundle, "Goal")
     theme = goal["category"][0]
     assert theme["coding"] == [
-        {"system": "https://ipplan.example/fhir/CodeSystem/hovedtema", "code": "bolig", "display": "Bolig"}
+        {
+            "system": "https://ipplan.example/fhir/CodeSystem/hovedtema",
+            "code": "bolig",
+            "display": "Bolig",
+        }
     ]
     assert goal["lifecycleStatus"] == "active"
     assert goal["achievementStatus"]["coding"][0]["code"] == "in-progress"
@@ -198,7 +227,9 @@ def test_a_goal_is_categorised_by_its_main_theme(export, plan):
         ("revised", "cancelled", None),
     ],
 )
-def test_goal_statuses_map_to_lifecycle_and_achievement(export, plan, status, lifecycle, achievement):
+def test_goal_statuses_map_to_lifecycle_and_achievement(
+    export, plan, status, lifecycle, achievement
+):
     Goal.objects.filter(plan=plan).update(status=status)  # a state, not an edit under test
     (goal,) = resources(export(), "Goal")
     assert goal["lifecycleStatus"] == lifecycle
@@ -210,12 +241,19 @@ def test_the_careteam_names_roles_and_organisations(export, plan, specialist):
     (team,) = resources(bundle, "CareTeam")
     assert team["status"] == "active"
     assert len(team["participant"]) == Member.objects.filter(plan=plan).count()
-    by_name = {resolve(bundle, p["member"])["name"][0]["text"] if "name" in resolve(bundle, p["member"]) else "": p for p in team["participant"]}
+    by_name = {
+        resolve(bundle, p["member"])["name"][0]["text"]
+        if "name" in resolve(bundle, p["member"])
+        else "": p
+        for p in team["participant"]
+    }
     siv = by_name["Siv Spesialist"]
     assert siv["role"]["coding"][0]["code"] == "specialist"
     assert resolve(bundle, siv["onBehalfOf"])["name"] == "DPS Rus og avhengighet"
     # The person is in the team as the Patient, without an organisation.
-    per = [p for p in team["participant"] if resolve(bundle, p["member"])["resourceType"] == "Patient"]
+    per = [
+        p for p in team["participant"] if resolve(bundle, p["member"])["resourceType"] == "Patient"
+    ]
     assert len(per) == 1 and "onBehalfOf" not in per[0]
 
 
@@ -238,7 +276,9 @@ def test_each_meetings_changes_have_a_provenance(export, plan, coordinator, spec
     bundle = export()
     (provenance,) = resources(bundle, "Provenance")
     assert [resolve(bundle, t)["resourceType"] for t in provenance["target"]] == ["Goal"]
-    assert [resolve(bundle, a["who"])["name"][0]["text"] for a in provenance["agent"]] == ["Siv Spesialist"]
+    assert [resolve(bundle, a["who"])["name"][0]["text"] for a in provenance["agent"]] == [
+        "Siv Spesialist"
+    ]
     meeting.refresh_from_db()
     assert provenance["recorded"] == meeting.closed_at.isoformat()
     assert provenance["occurredPeriod"]["start"] == meeting.started_at.isoformat()
@@ -254,7 +294,13 @@ def test_reading_the_export_is_recorded_in_the_access_log(export, plan, coordina
 
 
 def test_a_closed_plan_exports_as_completed(export, plan, coordinator):
-    services.object_update(plan_id=plan.pk, user=coordinator, target="plan", target_id=plan.pk, values={"status": "closed"})
+    services.object_update(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="plan",
+        target_id=plan.pk,
+        values={"status": "closed"},
+    )
     bundle = export()
     assert resources(bundle, "CarePlan")[0]["status"] == "completed"
     assert resources(bundle, "CareTeam")[0]["status"] == "inactive"

@@ -75,7 +75,12 @@ def test_attendees_without_an_account_are_added_and_removed(as_user, plan, coord
     )
     assert added.status_code == 201 and added.json()["name"] == "Mor til Per"
     removed = client.delete(
-        url("meeting-attendee-remove", plan_pk=plan.pk, pk=meeting["id"], attendee_pk=added.json()["id"])
+        url(
+            "meeting-attendee-remove",
+            plan_pk=plan.pk,
+            pk=meeting["id"],
+            attendee_pk=added.json()["id"],
+        )
     )
     assert removed.status_code == 204
     assert not Attendee.objects.filter(meeting_id=meeting["id"]).exists()

@@ -24,7 +24,9 @@ def _log_count(plan, via=AccessLog.Via.API) -> int:
 # ---------------------------------------------------------------- reads
 
 
-def test_the_plan_list_holds_only_the_plans_you_may_read(as_user, plan, other_plan, specialist, coordinator):
+def test_the_plan_list_holds_only_the_plans_you_may_read(
+    as_user, plan, other_plan, specialist, coordinator
+):
     ids = [p["id"] for p in as_user(specialist).get(url("plan-list")).json()["results"]]
     assert ids == [plan.pk]
     ids = {p["id"] for p in as_user(coordinator).get(url("plan-list")).json()["results"]}
@@ -97,7 +99,9 @@ def test_goals_can_be_filtered_and_bad_filters_are_refused(as_user, plan, goal, 
 def test_the_change_history_answers_what_changed_since_a_revision(as_user, plan, goal, coordinator):
     client = as_user(coordinator)
     since = plan.revision
-    client.patch(url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json")
+    client.patch(
+        url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json"
+    )
     changes = client.get(url("change-list", plan_pk=plan.pk), {"since": since}).json()["results"]
     assert [(c["revision"], c["field"], c["before"], c["after"], c["via"]) for c in changes] == [
         (since + 1, "status", "in_progress", "achieved", "api")
@@ -133,7 +137,9 @@ def test_an_api_edit_is_announced_to_open_meetings_with_its_revision(
     def edit():
         with django_capture_on_commit_callbacks(execute=True):
             return client.patch(
-                url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json"
+                url("goal-detail", plan_pk=plan.pk, pk=goal.pk),
+                {"status": "achieved"},
+                format="json",
             )
 
     async def listen_while_editing():
@@ -159,7 +165,9 @@ def test_an_unchanged_value_writes_nothing(as_user, plan, goal, coordinator):
     assert Plan.objects.get(pk=plan.pk).revision == plan.revision
 
 
-def test_invalid_values_are_refused_per_field_and_nothing_is_written(as_user, plan, goal, coordinator):
+def test_invalid_values_are_refused_per_field_and_nothing_is_written(
+    as_user, plan, goal, coordinator
+):
     response = as_user(coordinator).patch(
         url("goal-detail", plan_pk=plan.pk, pk=goal.pk),
         {"evaluation_date": (TODAY + datetime.timedelta(days=9999)).isoformat()},
@@ -187,7 +195,9 @@ def test_a_reader_may_not_write(as_user, plan, goal, reader):
     assert Goal.objects.get(pk=goal.pk).status == "in_progress"
 
 
-def test_a_commenter_updates_the_measure_they_are_responsible_for(as_user, plan, measure, commenter):
+def test_a_commenter_updates_the_measure_they_are_responsible_for(
+    as_user, plan, measure, commenter
+):
     response = as_user(commenter).patch(
         url("measure-detail", plan_pk=plan.pk, pk=measure.pk), {"status": "done"}, format="json"
     )
@@ -217,7 +227,9 @@ def test_a_goal_is_created_deleted_and_restored(as_user, plan, coordinator):
     restored = client.post(url("goal-restore", plan_pk=plan.pk, pk=goal_id))
     assert restored.status_code == 200 and restored.json()["id"] == goal_id
     kinds = list(
-        Change.objects.filter(plan=plan, target_type="goal", target_id=goal_id).values_list("kind", flat=True)
+        Change.objects.filter(plan=plan, target_type="goal", target_id=goal_id).values_list(
+            "kind", flat=True
+        )
     )
     assert kinds == ["create", "delete", "restore"]
 
@@ -225,7 +237,9 @@ def test_a_goal_is_created_deleted_and_restored(as_user, plan, coordinator):
 def test_a_goal_moves_to_another_theme(as_user, plan, goal, measure, coordinator):
     theme = plan.themes.get(title="Økonomi")
     response = as_user(coordinator).post(
-        url("goal-move", plan_pk=plan.pk, pk=goal.pk), {"position": 0, "theme": theme.pk}, format="json"
+        url("goal-move", plan_pk=plan.pk, pk=goal.pk),
+        {"position": 0, "theme": theme.pk},
+        format="json",
     )
     assert response.status_code == 200, response.json()
     assert response.json()["theme"] == theme.pk
@@ -233,7 +247,9 @@ def test_a_goal_moves_to_another_theme(as_user, plan, goal, measure, coordinator
     assert measure.theme_id == theme.pk  # measures follow their goal
 
 
-def test_a_goal_from_another_plan_is_not_found_under_this_plan(as_user, plan, other_plan, coordinator):
+def test_a_goal_from_another_plan_is_not_found_under_this_plan(
+    as_user, plan, other_plan, coordinator
+):
     """Kari may read both plans, but an object is reached only through its own plan."""
     foreign_theme = Theme.objects.filter(plan=other_plan).first()
     client = as_user(coordinator)
@@ -257,11 +273,18 @@ def test_a_goal_from_another_plan_is_not_found_under_this_plan(as_user, plan, ot
     assert Theme.objects.get(pk=foreign_theme.pk).title != "X"
 
 
-def test_the_coordinator_adds_a_member_and_ends_a_membership(as_user, plan, coordinator, outsider, orgs):
+def test_the_coordinator_adds_a_member_and_ends_a_membership(
+    as_user, plan, coordinator, outsider, orgs
+):
     client = as_user(coordinator)
     created = client.post(
         url("member-list", plan_pk=plan.pk),
-        {"user": outsider.pk, "role": "specialist", "organisation": orgs["unit"].pk, "access": "read"},
+        {
+            "user": outsider.pk,
+            "role": "specialist",
+            "organisation": orgs["unit"].pk,
+            "access": "read",
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()
@@ -361,7 +384,8 @@ def test_session_writes_need_the_csrf_token(plan, goal, coordinator):
 
 def test_only_json_bodies_are_accepted(as_user, plan, goal, coordinator):
     response = as_user(coordinator).patch(
-        url("goal-detail", plan_pk=plan.pk, pk=goal.pk), "status=achieved",
+        url("goal-detail", plan_pk=plan.pk, pk=goal.pk),
+        "status=achieved",
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 415
@@ -385,5 +409,46 @@ def test_the_person_sees_who_has_read_their_plan(as_user, plan, reader, person_u
     assert (entries[0]["user"]["name"], entries[0]["detail"]) == ("Per Person", "access-log")
 
 
-def test_members_other_than_the_person_and_coordinator_cannot_see_the_access_log(as_user, plan, specialist):
+def test_members_other_than_the_person_and_coordinator_cannot_see_the_access_log(
+    as_user, plan, specialist
+):
     assert as_user(specialist).get(url("access-log-list", plan_pk=plan.pk)).status_code == 403
+
+
+def test_the_person_reads_their_own_plan(as_user, plan, person_user):
+    client = as_user(person_user)
+    for name in ("plan-detail", "goal-list", "measure-list", "member-list", "plan-fhir"):
+        assert client.get(url(name, plan_pk=plan.pk)).status_code == 200, name
+    assert client.get(url("plan-detail", plan_pk=plan.pk)).json()["access"]["is_person"] is True
+
+
+def test_unknown_paths_get_json_404s(as_user, plan, coordinator):
+    client = as_user(coordinator)
+    for path in (
+        url("goal-list", plan_pk=plan.pk) + "0.5/",
+        f"/api/v1/plans/{plan.pk}/nothing/",
+        "/api/v1/plans/abc/goals/",
+        "/api/v2/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/json", path
+        assert response.json()["code"] == "not_found", path
+
+
+def test_values_must_have_their_json_types(as_user, plan, goal, coordinator):
+    client = as_user(coordinator)
+    detail = url("goal-detail", plan_pk=plan.pk, pk=goal.pk)
+    assert client.patch(detail, {"text": 42}, format="json").status_code == 400
+    response = client.post(
+        url("goal-move", plan_pk=plan.pk, pk=goal.pk), {"position": "0"}, format="json"
+    )
+    assert response.status_code == 400 and "position" in response.json()["errors"]
+    assert Goal.objects.get(pk=goal.pk).text == "Egen leilighet"
+
+
+def test_malformed_paging_is_refused(as_user, plan, coordinator):
+    client = as_user(coordinator)
+    for query in ({"page": ""}, {"page": "last"}, {"page_size": "0"}, {"page_size": "201"}):
+        response = client.get(url("goal-list", plan_pk=plan.pk), query)
+        assert response.status_code == 400, query

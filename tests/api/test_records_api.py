@@ -10,7 +10,9 @@ from tests.api.conftest import url
 
 
 def _held_meeting(plan, coordinator):
-    meeting = meeting_services.meeting_schedule(plan_id=plan.pk, user=coordinator, scheduled_at=timezone.now())
+    meeting = meeting_services.meeting_schedule(
+        plan_id=plan.pk, user=coordinator, scheduled_at=timezone.now()
+    )
     meeting_services.meeting_start(meeting_id=meeting.pk, user=coordinator)
     meeting_services.meeting_close(meeting_id=meeting.pk, user=coordinator)
     return meeting
@@ -29,7 +31,9 @@ def test_a_reader_reads_and_acknowledges_the_record(as_user, plan, coordinator, 
     assert RecordAcknowledgement.objects.filter(record_id=record["id"], user=reader).count() == 1
 
 
-def test_a_comment_thread_is_started_answered_and_resolved(as_user, plan, goal, commenter, specialist):
+def test_a_comment_thread_is_started_answered_and_resolved(
+    as_user, plan, goal, commenter, specialist
+):
     started = as_user(commenter).post(
         url("comment-list", plan_pk=plan.pk),
         {"target_type": "goal", "target_id": goal.pk, "body": "Er fristen realistisk?"},
@@ -38,13 +42,18 @@ def test_a_comment_thread_is_started_answered_and_resolved(as_user, plan, goal, 
     assert started.status_code == 201, started.json()
     thread = started.json()["id"]
     reply = as_user(specialist).post(
-        url("comment-reply", plan_pk=plan.pk, pk=thread), {"body": "Ja, med NAV sin hjelp."}, format="json"
+        url("comment-reply", plan_pk=plan.pk, pk=thread),
+        {"body": "Ja, med NAV sin hjelp."},
+        format="json",
     )
     assert reply.status_code == 201 and reply.json()["parent"] == thread
     resolved = as_user(commenter).post(url("comment-resolve", plan_pk=plan.pk, pk=thread))
     assert resolved.status_code == 200 and resolved.json()["is_resolved"] is True
     listed = as_user(commenter).get(url("comment-list", plan_pk=plan.pk), {"thread": thread}).json()
-    assert [c["body"] for c in listed["results"]] == ["Er fristen realistisk?", "Ja, med NAV sin hjelp."]
+    assert [c["body"] for c in listed["results"]] == [
+        "Er fristen realistisk?",
+        "Ja, med NAV sin hjelp.",
+    ]
 
 
 def test_a_reader_cannot_comment(as_user, plan, goal, reader):

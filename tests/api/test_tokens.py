@@ -63,16 +63,23 @@ def test_a_token_reads_only_unless_allowed_to_write(as_token, plan, specialist, 
 
 def test_token_writes_need_no_csrf_token(plan, specialist, orgs, issue_token):
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(specialist, orgs['dps'], allow_write=True)}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {issue_token(specialist, orgs['dps'], allow_write=True)}"
+    )
     goal = Goal.objects.get(plan=plan)
-    response = client.patch(url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json")
+    response = client.patch(
+        url("goal-detail", plan_pk=plan.pk, pk=goal.pk), {"status": "achieved"}, format="json"
+    )
     assert response.status_code == 200
 
 
 def test_a_token_cannot_create_plans(as_token, coordinator, orgs, theme_templates):
     response = as_token(coordinator, orgs["unit"], allow_write=True).post(
         url("plan-list"),
-        {"person": {"first_name": "A", "last_name": "B", "birth_date": "2000-01-01"}, "period_start": "2025-01-01"},
+        {
+            "person": {"first_name": "A", "last_name": "B", "birth_date": "2000-01-01"},
+            "period_start": "2025-01-01",
+        },
         format="json",
     )
     assert response.status_code == 403
@@ -89,7 +96,9 @@ def test_a_revoked_token_is_refused_at_once(issue_token, plan, specialist, orgs)
 
 
 def test_an_expired_token_is_refused(issue_token, plan, specialist, orgs):
-    secret = issue_token(specialist, orgs["dps"], expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    secret = issue_token(
+        specialist, orgs["dps"], expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
     assert _bearer(secret).get(url("plan-detail", plan_pk=plan.pk)).status_code == 401
 
 
@@ -126,7 +135,15 @@ def test_use_is_recorded(issue_token, plan, specialist, orgs):
 def test_the_command_issues_lists_and_revokes(specialist, orgs, plan):
     out = StringIO()
     call_command(
-        "api_token", "issue", "--name", "EPJ", "--user", "siv", "--organisation", orgs["dps"].name, stdout=out
+        "api_token",
+        "issue",
+        "--name",
+        "EPJ",
+        "--user",
+        "siv",
+        "--organisation",
+        orgs["dps"].name,
+        stdout=out,
     )
     secret = out.getvalue().strip().splitlines()[-1]
     assert _bearer(secret).get(url("plan-detail", plan_pk=plan.pk)).status_code == 200

@@ -410,8 +410,10 @@ class Contexts:
             f"{role} could not open {key}: HTTP {response.status if response else '?'} at {page.url}"
         )
         if spec.ready:
+            # The meeting room keeps its socket busy (heartbeats): wait for what it shows.
             page.wait_for_selector(spec.ready, state="attached")
-        page.wait_for_load_state("networkidle")
+        else:
+            page.wait_for_load_state("networkidle")
         if spec.prepare:
             spec.prepare(page)
         assert not errors, f"script errors on {key}: {errors}"

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from .a11y_support import (  # noqa: F401 - fixtures used by name
     ANONYMOUS,
     COORDINATOR,
+    LEADER,
     PAGE_BY_KEY,
     PERSON,
     READER,
@@ -48,6 +49,20 @@ def test_the_page_has_no_serious_or_critical_axe_violations(contexts, role, key)
     assert not found, f"{role} on {key}: axe found\n{describe(found)}"
 
 
+def test_axe_reports_what_it_is_meant_to_find(contexts):
+    """The harness itself: a planted image without a text alternative is reported."""
+    page = contexts.page(COORDINATOR, "dashboard")
+    page.evaluate(
+        "() => { const img = document.createElement('img');"
+        " img.src = '/static/vendor/axe/none.png'; img.id = 'planted';"
+        " document.querySelector('#main').append(img); }"
+    )
+    found = blocking(run_axe(page))
+    page.close()
+    assert [v["id"] for v in found] == ["image-alt"]
+    assert found[0]["nodes"][0]["target"] == ["#planted"]
+
+
 # --------------------------------------------------------------------------- keyboard
 
 
@@ -72,12 +87,13 @@ def focus_is_visible(page) -> dict:
 @pytest.mark.parametrize(
     ("role", "key"),
     [
-        pytest.param(ANONYMOUS, "login", id="anonymous-login"),
+        # Not the login page: its username field has focus from the start.
         pytest.param(COORDINATOR, "dashboard", id="coordinator-dashboard"),
         pytest.param(COORDINATOR, "plan", id="coordinator-plan"),
         pytest.param(COORDINATOR, "goal-edit", id="coordinator-goal-edit"),
         pytest.param(PERSON, "my-plan", id="person-my-plan"),
         pytest.param(READER, "meeting-room", id="reader-meeting-room"),
+        pytest.param(LEADER, "statistics", id="leader-statistics"),
     ],
 )
 def test_the_skip_link_comes_first_and_moves_focus_to_the_main_content(contexts, role, key):
@@ -102,9 +118,14 @@ def test_the_skip_link_comes_first_and_moves_focus_to_the_main_content(contexts,
         pytest.param(COORDINATOR, "members", id="coordinator-members"),
         pytest.param(COORDINATOR, "meeting-room", id="coordinator-meeting-room"),
         pytest.param(COORDINATOR, "meeting-record", id="coordinator-meeting-record"),
+        pytest.param(COORDINATOR, "course-edit", id="coordinator-course-edit"),
+        pytest.param(COORDINATOR, "api-docs", id="coordinator-api-docs"),
         pytest.param(SPECIALIST, "comments", id="specialist-comments"),
+        pytest.param(SPECIALIST, "history", id="specialist-history"),
         pytest.param(PERSON, "my-plan", id="person-my-plan"),
-        pytest.param("leader", "statistics", id="leader-statistics"),
+        pytest.param(PERSON, "access-log", id="person-access-log"),
+        pytest.param(PERSON, "consent", id="person-consent"),
+        pytest.param(LEADER, "statistics", id="leader-statistics"),
     ],
 )
 def test_every_focusable_element_shows_its_focus(contexts, role, key):

@@ -165,6 +165,7 @@ class SimClient:
         self.errors: collections.Counter[str] = collections.Counter()
         self.error_frames: list[dict[str, Any]] = []
         self.seen_at: dict[int, float] = {}  # revision -> when it reached this client
+        self.received: collections.Counter[str] = collections.Counter()
         self.snapshots = 0
         self.gaps = 0
         self.problems: list[str] = []
@@ -287,6 +288,7 @@ class SimClient:
 
     def handle(self, message: dict[str, Any], outbox: list[dict]) -> None:
         kind = message["type"]
+        self.received[kind] += 1
         if kind == "snapshot":
             self._snapshot(message, outbox)
         elif kind == "ops":

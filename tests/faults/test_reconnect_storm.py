@@ -95,6 +95,16 @@ async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack
         peak_reconnects_per_100ms=_peak(reconnects, restart_at),
         reconnects_per_second_after_restart=_per_second(reconnects, restart_at),
     )
+    slowest = sorted(clients, key=lambda c: c.caught_up[-1])[-5:]
+    figures["debug_slowest"] = [
+        {
+            "attempts": [round(t - killed_at, 2) for t in c.attempts if t >= killed_at],
+            "opens": [round(t - killed_at, 2) for t, _ in c.opens if t >= killed_at],
+            "caught_up": [round(t - killed_at, 2) for t in c.caught_up if t >= killed_at],
+            "errors": dict(c.errors),
+        }
+        for c in slowest
+    ]
     harness.report("reconnect_storm", figures)
 
     assert figures["clients"] == SOCKETS >= 200
