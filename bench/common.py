@@ -276,6 +276,49 @@ class Servers:
         self.stop()
 
 
+class OwnRedis:
+    """A private redis-server for one benchmark run (no persistence), so other users of
+    the machine's Redis neither disturb nor see the run. Stopped by its pid."""
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def __enter__(self) -> OwnRedis:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            shutil.which("redis-server") or "redis-server",
+            "--bind",
+            HOST,
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
+                return self
+            time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 # ---------------------------------------------------------------------------- /proc
 
 

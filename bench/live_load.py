@@ -993,10 +993,11 @@ def run_target(
         # Typists flush as fast as acks come back: lift the per-socket frame limit.
         extra = {"IPPLAN_LIVE_RATE_PER_SECOND": "1000", "IPPLAN_LIVE_RATE_BURST": "2000"}
     extra["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
-    if args.setting:
+    if (args.setting or args.db_threads) and target == "ipplan":
         # An experiment: ipplan's settings with some overridden (bench/settings_overlay.py).
         extra["DJANGO_SETTINGS_MODULE"] = "bench.settings_overlay"
         extra["BENCH_SETTINGS"] = json.dumps(args.setting)
+        extra["BENCH_DB_THREADS"] = str(args.db_threads)
     env = common.server_env(
         database if target == "ipplan" else None, redis_url=args.redis_url, **extra
     )
@@ -1318,7 +1319,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="renice the workers, load processes and their PostgreSQL backends (e.g. -10) "
         "so a busy shared machine disturbs the figures less; reported in the JSON",
     )
+    p.add_argument(
+        "--db-threads",
+        type=int,
+        default=0,
+        help="experiment: run the sockets' database calls on N threads per worker "
+        "(default: Channels' one thread per process)",
+    )
     p.add_argument("--redis-url", default=common.REDIS_URL)
+    p.add_argument(
+        "--own-redis",
+        action="store_true",
+        help="start a private redis-server for the run (instead of --redis-url)",
+    )
     p.add_argument("--database", default=common.database_url(DB_NAME))
     p.add_argument("--log-dir", default=str(common.ROOT / "var" / "bench"))
     p.add_argument(
@@ -1382,10 +1395,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     steps = [args.rate] if args.mode == "latency" else (args.rates or THROUGHPUT_RATES)
     log_dir = Path(args.log_dir)
     results: dict[str, Any] = {}
-    if args.floor:
-        results["floor"] = run_target("floor", args, rooms, database, steps, log_dir)
-    if args.ipplan:
-        results["ipplan"] = run_target("ipplan", args, rooms, database, steps, log_dir)
+    with contextlib.ExitStack() as stack:
+        if args.own_redis:
+            redis = stack.enter_context(common.OwnRedis(log_dir / "redis.log"))
+            args.redis_url = redis.url
+            if args.nice:
+                common.renice([redis.proc.pid], args.nice)
+            print(f"own redis-server on port {redis.port}")
+        if args.floor:
+            results["floor"] = run_target("floor", args, rooms, database, steps, log_dir)
+        if args.ipplan:
+            results["ipplan"] = run_target("ipplan", args, rooms, database, steps, log_dir)
     report = {
         "benchmark": "live_load",
         "started": started,
@@ -1408,7 +1428,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "db_conn_max_age": args.conn_max_age,
             "settings_overridden": args.setting,
             "nice": args.nice,
+            "db_threads_experiment": args.db_threads,
             "channel_layer": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "redis": "private redis-server" if args.own_redis else args.redis_url,
         },
         "results": results,
     }

@@ -25,9 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = "nb"
-CATALOGUE_PENDING = pytest.mark.xfail(
-    strict=False, reason="catalogue built in the final pass"
-)
+CATALOGUE_PENDING = pytest.mark.xfail(strict=False, reason="catalogue built in the final pass")
 
 
 # ------------------------------------------------------------------------ catalogue
@@ -150,7 +148,12 @@ def test_the_template_check_sees_untranslated_text():
         'aria-label="Close"',
         "Save the plan",
     ]
-    assert literal_text('<p>{% translate "Save" %}</p>{% blocktranslate %}A {{ b }}{% endblocktranslate %}') == []
+    assert (
+        literal_text(
+            '<p>{% translate "Save" %}</p>{% blocktranslate %}A {{ b }}{% endblocktranslate %}'
+        )
+        == []
+    )
 
 
 # --------------------------------------------------------------------------- Python
@@ -166,8 +169,10 @@ ALLOWED = {
 def _is_text(node: ast.AST) -> bool:
     if isinstance(node, ast.JoinedStr):
         return True
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(
-        WORD.search(node.value)
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(WORD.search(node.value))
     )
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
@@ -98,6 +97,7 @@ def _open_an_api_operation(page: Any) -> None:
     page.locator(".try-out__btn").first.click()
     page.wait_for_selector("tr[data-param-name] select[aria-label]", state="attached")
 
+
 PAGES: list[PageSpec] = [
     PageSpec("login", (ANONYMOUS,), lambda d: reverse("login")),
     PageSpec("dashboard", ROLES, lambda d: reverse("plans:dashboard")),
@@ -119,12 +119,20 @@ PAGES: list[PageSpec] = [
     PageSpec("member-deactivate", (COORDINATOR,), _plan("plans:member_deactivate", "member")),
     PageSpec("consent", (COORDINATOR, PERSON), _plan("plans:consent")),
     PageSpec("access-log", (COORDINATOR, PERSON), _plan("plans:access_log")),
-    PageSpec("meeting-schedule", (COORDINATOR,), lambda d: reverse("meetings:create", args=[d.plan.pk])),
+    PageSpec(
+        "meeting-schedule", (COORDINATOR,), lambda d: reverse("meetings:create", args=[d.plan.pk])
+    ),
     PageSpec("meeting-planned", MEMBERS, lambda d: reverse("meetings:detail", args=[d.planned.pk])),
-    PageSpec("meeting-edit", (COORDINATOR,), lambda d: reverse("meetings:edit", args=[d.planned.pk])),
+    PageSpec(
+        "meeting-edit", (COORDINATOR,), lambda d: reverse("meetings:edit", args=[d.planned.pk])
+    ),
     PageSpec("meeting-closed", MEMBERS, lambda d: reverse("meetings:detail", args=[d.closed.pk])),
-    PageSpec("meeting-room", MEMBERS, lambda d: reverse("meetings:room", args=[d.running.pk]), ready=LIVE),
-    PageSpec("meeting-close", (COORDINATOR,), lambda d: reverse("meetings:close", args=[d.running.pk])),
+    PageSpec(
+        "meeting-room", MEMBERS, lambda d: reverse("meetings:room", args=[d.running.pk]), ready=LIVE
+    ),
+    PageSpec(
+        "meeting-close", (COORDINATOR,), lambda d: reverse("meetings:close", args=[d.running.pk])
+    ),
     PageSpec(
         "meeting-record",
         MEMBERS,
@@ -269,7 +277,9 @@ def _comment_thread(plan: Any, goal: Any, users: dict[str, Any]) -> None:
         target_id=goal.pk,
         body="Kan vi avtale visning av leiligheten før neste møte?",
     )
-    services.comment_reply(comment_id=root.pk, user=users[COORDINATOR], body="Ja, jeg ringer utleier.")
+    services.comment_reply(
+        comment_id=root.pk, user=users[COORDINATOR], body="Ja, jeg ringer utleier."
+    )
 
 
 def load_demo_objects(usernames: dict[str, str]) -> tuple[Demo, dict[str, Any], str]:
@@ -312,8 +322,8 @@ def flush_database() -> None:
         restore_append_only()
 
 
-@pytest.fixture(scope="session")
-def a11y_database(django_db_setup, django_db_blocker) -> Iterator[None]:
+@pytest.fixture(scope="session", name="a11y_database")
+def a11y_database_fixture(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The test database. pytest-django creates it only when some collected test asks
     for `db`; these suites commit their data themselves, so they make sure of it."""
     from django.test.utils import setup_databases, teardown_databases
@@ -328,8 +338,10 @@ def a11y_database(django_db_setup, django_db_blocker) -> Iterator[None]:
         teardown_databases(made, verbosity=0)
 
 
-@pytest.fixture(scope="module")
-def site(a11y_database, django_db_blocker, chromium_path, tmp_path_factory) -> Iterator[Site]:
+@pytest.fixture(scope="module", name="site")
+def site_fixture(
+    a11y_database, django_db_blocker, chromium_path, tmp_path_factory
+) -> Iterator[Site]:
     """The demo, committed to the test database, served by Daphne for this module."""
     if connection.vendor != "postgresql":
         pytest.skip("the browser tests run against PostgreSQL")
@@ -345,8 +357,11 @@ def site(a11y_database, django_db_blocker, chromium_path, tmp_path_factory) -> I
         )
         cookies = {role: _cookie(user, server.url) for role, user in users.items()}
         names = {role: user.display_name for role, user in users.items()}
-        urls["_record_meeting"] = str(demo.closed.pk) if demo.closed else None
-        urls["_running_meeting"] = str(demo.running.pk)
+    with django_db_blocker.unblock():
+        # The person logs in through the form in one test: the server checks the
+        # password with the real hasher, so theirs is stored with it.
+        users[PERSON].set_password(password)
+        users[PERSON].save(update_fields=["password"])
     server.start()
     try:
         yield Site(server, users, cookies, urls, password, names)
@@ -365,15 +380,17 @@ def _cookie(user: Any, base_url: str) -> dict:
 # ---------------------------------------------------------------------- the browser
 
 
-@pytest.fixture(scope="module")
-def browser(site: Site, chromium_path: str) -> Iterator[Any]:
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture(site: Site, chromium_path: str) -> Iterator[Any]:
     """One Chromium for the module, started after every database step of `site`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        # --lang: Norwegian date fields (dd.mm.åååå) as the users see them.
+        # Norwegian date fields (dd.mm.åååå) as the users see them: Chromium takes its
+        # locale from the environment (and needs Debian's chromium-l10n for it).
+        norwegian = {"LANGUAGE": "nb_NO:nb", "LANG": "nb_NO.UTF-8", "LC_ALL": "nb_NO.UTF-8"}
         chromium = playwright.chromium.launch(
-            executable_path=chromium_path, args=[*CHROMIUM_ARGS, "--lang=nb-NO"]
+            executable_path=chromium_path, args=CHROMIUM_ARGS, env={**os.environ, **norwegian}
         )
         yield chromium
         chromium.close()
@@ -391,7 +408,9 @@ class Contexts:
         key = (role, width)
         if key not in self.open:
             context = self.browser.new_context(
-                viewport={"width": width, "height": height}, locale="nb-NO", timezone_id="Europe/Oslo"
+                viewport={"width": width, "height": height},
+                locale="nb-NO",
+                timezone_id="Europe/Oslo",
             )
             context.set_default_timeout(15000)
             if role != ANONYMOUS:
@@ -407,7 +426,7 @@ class Contexts:
         page.on("pageerror", lambda error: errors.append(str(error)))
         response = page.goto(self.site.url(key), wait_until="load")
         assert response is not None and response.status == 200, (
-            f"{role} could not open {key}: HTTP {response.status if response else '?'} at {page.url}"
+            f"{role} could not open {key}: HTTP {response and response.status} at {page.url}"
         )
         if spec.ready:
             # The meeting room keeps its socket busy (heartbeats): wait for what it shows.
@@ -425,8 +444,8 @@ class Contexts:
         self.open.clear()
 
 
-@pytest.fixture(scope="module")
-def contexts(browser: Any, site: Site) -> Iterator[Contexts]:
+@pytest.fixture(scope="module", name="contexts")
+def contexts_fixture(browser: Any, site: Site) -> Iterator[Contexts]:
     made = Contexts(browser, site)
     yield made
     made.close()
@@ -476,6 +495,15 @@ def describe(violations: list[dict], *, limit: int = 8) -> str:
 # ------------------------------------------------------------------------ page facts
 
 
+def tab_to(page: Any, selector: str, limit: int = 200) -> None:
+    """Press Tab until `selector` has focus; fails if the keyboard cannot reach it."""
+    for _ in range(limit):
+        if page.evaluate("(s) => !!document.activeElement?.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
 def horizontal_overflow(page: Any) -> dict:
     """How far the page is wider than the viewport, and the widest visible offenders."""
     return page.evaluate(
@@ -495,7 +523,8 @@ def horizontal_overflow(page: Any) -> dict:
               const id = el.id ? '#' + el.id : '';
               const cls = el.className && typeof el.className === 'string'
                 ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
-              offenders.push(`${el.tagName.toLowerCase()}${id}${cls} (right ${Math.round(r.right)}px)`);
+              const right = Math.round(r.right);
+              offenders.push(`${el.tagName.toLowerCase()}${id}${cls} (right ${right}px)`);
             }
           }
           return {
@@ -516,26 +545,3 @@ def screenshot_path(name: str) -> Path:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
-
-
-__all__ = [
-    "ANONYMOUS",
-    "COORDINATOR",
-    "LEADER",
-    "PAGES",
-    "PERSON",
-    "READER",
-    "ROLES",
-    "SPECIALIST",
-    "Site",
-    "blocking",
-    "browser",
-    "contexts",
-    "describe",
-    "horizontal_overflow",
-    "role_pages",
-    "run_axe",
-    "screenshot_path",
-    "settings",
-    "site",
-]

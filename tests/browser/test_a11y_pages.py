@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .a11y_support import (  # noqa: F401 - fixtures used by name
+from .a11y_support import (  # noqa: F401 - the *_fixture names are pytest fixtures
     ANONYMOUS,
     COORDINATOR,
     LEADER,
@@ -24,14 +24,14 @@ from .a11y_support import (  # noqa: F401 - fixtures used by name
     PERSON,
     READER,
     SPECIALIST,
-    a11y_database,
+    a11y_database_fixture,
     blocking,
-    browser,
-    contexts,
+    browser_fixture,
+    contexts_fixture,
     describe,
     role_pages,
     run_axe,
-    site,
+    site_fixture,
 )
 
 
@@ -177,9 +177,7 @@ def test_the_meeting_room_announces_connection_and_other_peoples_changes_politel
     field.click()
     siv.keyboard.press("Control+End")
     siv.keyboard.type(" Avtalt visning.")
-    siv.wait_for_function(
-        "() => window.ipplanRoom && window.ipplanRoom.store.pendingCount === 0"
-    )
+    siv.wait_for_function("() => window.ipplanRoom && window.ipplanRoom.store.pendingCount === 0")
     expect(kari.locator(f"[data-key='{key}']")).to_have_value(
         siv.locator(f"[data-key='{key}']").input_value()
     )

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from .a11y_support import (  # noqa: F401 - fixtures used by name
+from .a11y_support import (  # noqa: F401 - the *_fixture names are pytest fixtures
     COORDINATOR,
     PERSON,
     SPECIALIST,
-    a11y_database,
-    browser,
-    contexts,
+    a11y_database_fixture,
+    browser_fixture,
+    contexts_fixture,
     screenshot_path,
-    site,
+    site_fixture,
 )
-
 
 
 def shoot(page, name: str, *, height: int | None = None) -> None:

@@ -11,9 +11,11 @@ import json
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
@@ -37,6 +39,9 @@ def live_db(transactional_db):
     """A transactional database whose flush may empty the append-only access log."""
     restore_append_only()
     yield
+    # Consumers ran their queries on asgiref's database thread; make sure nothing there
+    # still holds a connection when the database is flushed (and finally dropped).
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
     allow_flush()
 
 
