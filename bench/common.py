@@ -376,6 +376,10 @@ def renice(pids: Iterable[int], nice: int) -> int:
     many it could change (needs root for a negative value)."""
     done = 0
     for pid in pids:
+        # Linux groups processes by session (autogroup) and weighs groups first: a
+        # process in a session of its own (a PostgreSQL backend) needs its group reniced.
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
         for task in Path(f"/proc/{pid}/task").glob("*"):
             with contextlib.suppress(OSError, ValueError):
                 os.setpriority(os.PRIO_PROCESS, int(task.name), nice)

@@ -43,6 +43,7 @@ import collections
 import contextlib
 import json
 import multiprocessing
+import os
 import random
 import subprocess
 import sys
@@ -1365,6 +1366,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.nice:
+        # The scheduler groups processes by session (autogroup): a nice value only
+        # counts against the group's own processes unless the group itself is reniced.
+        common.renice([os.getpid()], args.nice)
+    try:
+        return _main(args)
+    finally:
+        if args.nice:
+            common.renice([os.getpid()], 0)
+
+
+def _main(args: argparse.Namespace) -> dict[str, Any]:
     started = common.now_iso()
     info = common.machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, load {info['loadavg_at_start']}")

@@ -126,6 +126,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# A cache shared by every worker process (API throttle counters, login lockouts are in
+# the database). Without CACHE_URL each process counts on its own: fine for the demo,
+# not for several workers behind one address.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

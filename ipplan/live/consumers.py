@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
+import contextlib
 import json
 import logging
 import random
 import re
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.utils.translation import gettext as _
 
 from ipplan.live import protocol
@@ -51,6 +55,59 @@ _ID = re.compile(r"[0-9]{1,18}")
 
 def _setting(name: str, default: float) -> float:
     return getattr(settings, name, default)
+
+
+# -------------------------------------------------------------- the database threads
+
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _db_executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=int(_setting("IPPLAN_LIVE_DB_THREADS", 4)),
+                thread_name_prefix="ipplan-live-db",
+            )
+        return _executor
+
+
+def on_db_thread(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func` as a coroutine function, run on the live sockets' database threads.
+
+    Channels' default (thread-sensitive) runs every socket's database work in a process
+    on one thread, one call at a time: a slow query or a wait for a plan lock held in
+    another process then stalls every socket of the process, handshakes included. A
+    small pool (IPPLAN_LIVE_DB_THREADS, one connection each) keeps them independent;
+    writers of one plan still queue on the plan's row lock in PostgreSQL, and each
+    call is one transaction, so nothing depends on which thread runs it. Connections
+    are closed or kept around each call as DB_CONN_MAX_AGE says.
+    """
+    return database_sync_to_async(func, thread_sensitive=False, executor=_db_executor())
+
+
+def close_db_threads() -> None:
+    """Close the database connections of the pool's threads and stop the pool (tests,
+    shutdown). A fresh pool starts on the next call."""
+    global _executor
+    with _executor_lock:
+        executor, _executor = _executor, None
+    if executor is None:
+        return
+    workers = executor._max_workers
+    barrier = threading.Barrier(workers)
+
+    def close() -> None:
+        # The barrier holds each thread until all have a task: one close per thread.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=10)
+        connections.close_all()
+
+    for future in [executor.submit(close) for _worker in range(workers)]:
+        future.result(timeout=30)
+    executor.shutdown(wait=True)
 
 
 # ------------------------------------------------------------------- the event cache
@@ -90,7 +147,7 @@ class EventCache:
                 rev += 1
             if upto is not None and rev > upto:
                 return events
-            fresh = await database_sync_to_async(change_events)(
+            fresh = await on_db_thread(change_events)(
                 plan_id, rev - 1, SYNC_LIMIT - len(events) + 1
             )
             for event in fresh:
@@ -182,7 +239,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.subscribed = True
         resume = int(since) if since and _ID.fullmatch(since) else None
         try:
-            joined = await database_sync_to_async(handlers.join)(
+            joined = await on_db_thread(handlers.join)(
                 plan_id=self.plan_id, user=user, meeting_id=self.meeting_id, since=resume
             )
         except DatabaseError:
@@ -241,13 +298,27 @@ class PlanConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict) -> None:
         """Like Channels' dispatch, without its per-message close_old_connections hop:
-        every database call here goes through database_sync_to_async, which does that
+        every database call here goes through on_db_thread, which does that
         itself, and the hop would queue each notification behind database work."""
-        handler = getattr(self, message["type"].replace(".", "_"), None)
-        if handler is None or message["type"].startswith("_"):
-            logger.warning("live: no handler for %r", message["type"][:40])
+        kind = message.get("type", "")
+        handler = getattr(self, kind.replace(".", "_"), None)
+        if handler is None or kind.startswith("_"):
+            logger.warning("live: no handler for %r", kind[:40])
             return
-        await handler(message)
+        if kind.startswith("websocket."):
+            await handler(message)
+            return
+        try:
+            await handler(message)
+        except Exception as exc:
+            # A notification must never take the socket down (e.g. the client went
+            # away while we were sending); the watcher repairs anything missed.
+            logger.warning(
+                "live: %s failed on plan %s: %s",
+                kind,
+                getattr(self, "plan_id", None),
+                type(exc).__name__,
+            )
 
     # ------------------------------------------------------------ client frames
 
@@ -312,7 +383,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         while len(self.my_ops) > 1000:
             self.my_ops.popitem(last=False)
         try:
-            result = await database_sync_to_async(handlers.apply_op)(
+            result = await on_db_thread(handlers.apply_op)(
                 plan_id=self.plan_id,
                 user=self.user,
                 op=message["op"],
@@ -361,7 +432,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            await database_sync_to_async(handlers.meeting_action)(
+            await on_db_thread(handlers.meeting_action)(
                 meeting_id=self.meeting_id, user=self.user, message=message
             )
         except OperationError as exc:
@@ -404,7 +475,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
             return
         user_id = message.get("user")
         if user_id not in self.names:
-            name = await database_sync_to_async(handlers.user_name)(user_id)
+            name = await on_db_thread(handlers.user_name)(user_id)
             if name is None:
                 return
             self.names[user_id] = name
@@ -456,7 +527,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
     async def _send_since(self, since: int, you: dict | None, revision: int | None = None) -> bool:
         """Reply with the changes after `since`; False if a snapshot is needed."""
         if revision is None:
-            revision = await database_sync_to_async(handlers.plan_revision)(self.plan_id)
+            revision = await on_db_thread(handlers.plan_revision)(self.plan_id)
         if revision is None or since > revision or revision - since > SYNC_LIMIT:
             return False
         events = await EVENTS.since(self.plan_id, since)
@@ -492,7 +563,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
 
     async def _send_snapshot_locked(self, data: dict | None = None) -> None:
         if data is None:
-            data = await database_sync_to_async(handlers.snapshot)(
+            data = await on_db_thread(handlers.snapshot)(
                 plan_id=self.plan_id, user=self.user, meeting_id=self.meeting_id
             )
         if data is None:
@@ -514,7 +585,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.last_snapshot = time.monotonic()
 
     async def _send_meeting(self, force: bool = False) -> None:
-        state, attended = await database_sync_to_async(handlers.meeting_for_socket)(
+        state, attended = await on_db_thread(handlers.meeting_for_socket)(
             plan_id=self.plan_id,
             user=self.user,
             meeting_id=self.meeting_id,
@@ -565,7 +636,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         (4401 session ended, 4403 access removed) and returns False if it must go."""
         if self.closed:
             return False
-        verdict = await database_sync_to_async(handlers.recheck)(
+        verdict = await on_db_thread(handlers.recheck)(
             session_key=self.session_key, user_id=self.user_id, plan_id=self.plan_id
         )
         if verdict["close"] is not None:

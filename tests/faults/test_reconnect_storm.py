@@ -1,5 +1,6 @@
-"""A reconnect storm: 240 open sockets in three meetings, and both worker processes are
-killed at once (a crash, or a careless deploy) and started again a few seconds later.
+"""A reconnect storm: 240 open sockets in 30 meetings of eight (an ansvarsgruppe around
+the table), and both worker processes are killed at once (a crash, or a careless deploy)
+and started again a few seconds later.
 
 Every client reconnects with the browser's backoff (connection.js: full jitter in
 [d/2, d], d = 0.5 s doubling to 30 s), so the attempts spread out instead of arriving
@@ -26,8 +27,9 @@ import pytest
 from tests.faults import harness, stack
 from tests.faults.simclient import backoff_delay
 
-SOCKETS = 240
-PER_PLAN = SOCKETS // 3
+PLANS = 30
+PER_PLAN = 8
+SOCKETS = PLANS * PER_PLAN
 DOWN = 4.0  # seconds between the kill and starting the workers again
 BIN = 0.1  # seconds
 
@@ -38,10 +40,10 @@ def _peak(times: list[float], start: float) -> int:
 
 
 async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack):
-    fault_stack.seed(plans=3, editors=4, spare_sessions=4)
+    fault_stack.seed(plans=PLANS, editors=2, spare_sessions=3)
     fault_stack.start(workers=2)
     clients = harness.make_clients(fault_stack, per_plan=PER_PLAN, seed=44)
-    typists = [c for c in clients if c.name.endswith("c0")]  # one per meeting
+    typists = [c for c in clients if c.name.endswith("c0")][:10]  # in ten of the meetings
     try:
         # People open the meeting room over a few seconds, not all at once.
         for i in range(0, len(clients), 24):
@@ -95,19 +97,9 @@ async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack
         peak_reconnects_per_100ms=_peak(reconnects, restart_at),
         reconnects_per_second_after_restart=_per_second(reconnects, restart_at),
     )
-    slowest = sorted(clients, key=lambda c: c.caught_up[-1])[-5:]
-    figures["debug_slowest"] = [
-        {
-            "attempts": [round(t - killed_at, 2) for t in c.attempts if t >= killed_at],
-            "opens": [round(t - killed_at, 2) for t, _ in c.opens if t >= killed_at],
-            "caught_up": [round(t - killed_at, 2) for t in c.caught_up if t >= killed_at],
-            "errors": dict(c.errors),
-        }
-        for c in slowest
-    ]
     harness.report("reconnect_storm", figures)
 
-    assert figures["clients"] == SOCKETS >= 200
+    assert figures["clients"] == SOCKETS >= 200 and figures["plans"] == PLANS
     assert figures["lost"] == 0 and figures["duplicated"] == 0
     assert len(reconnects) >= SOCKETS, "every socket came back"
     # Jitter: no 100 ms holds more than half of the clients' attempts (a fixed delay

@@ -41,6 +41,7 @@ def live_db(transactional_db):
     yield
     # Consumers ran their queries on asgiref's database thread; make sure nothing there
     # still holds a connection when the database is flushed (and finally dropped).
+    consumers.close_db_threads()
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
     allow_flush()
 

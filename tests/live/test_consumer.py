@@ -1,5 +1,6 @@
 """The live socket, through the real ASGI router: join, edit, broadcast, catch up."""
 
+import json
 import uuid
 
 import pytest
@@ -283,3 +284,43 @@ async def test_a_closed_plan_reports_read_only_access(sockets, plan, coordinator
     snapshot = await siv.expect("snapshot")
     assert snapshot["you"]["can_edit"] is False
     assert snapshot["plan"]["status"] == Plan.Status.CLOSED
+
+
+async def test_the_channel_layer_carries_ids_and_revisions_not_plan_text(
+    sockets, plan, coordinator, specialist, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    carried = []
+    for name in ("group_send", "send"):
+        original = getattr(layer, name)
+
+        async def record(target, message, _original=original):
+            carried.append(message)
+            return await _original(target, message)
+
+        monkeypatch.setattr(layer, name, record)
+    kari = await sockets.open(coordinator, plan.pk)
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    secret = "Hemmelig diagnose"
+    await kari.send(text_op(goal.pk, "goal", "text", [secret, 14], plan.revision, op_id()))
+    await kari.send({"type": "presence", "focus": f"goal:{goal.pk}:text"})
+    await siv.expect("op")
+    await siv.expect("presence")
+    assert {m["type"] for m in carried} >= {"plan.changed", "presence.update"}
+    for message in carried:
+        flat = json.dumps(message, ensure_ascii=False)
+        assert secret not in flat and "Egen leilighet" not in flat
+        assert "Kari" not in flat and "Per" not in flat  # no names either
+        assert set(message) <= {
+            "type",
+            "plan",
+            "rev",
+            "meeting",
+            "channel",
+            "user",
+            "focus",
+            "hello",
+        }

@@ -695,8 +695,7 @@ def test_clients_converge_on_the_database_state(personas, theme_templates, live_
                 await asyncio.gather(*(client.finish() for client in clients))
 
     # Keep database connections open between calls, as production should
-    # (DB_CONN_MAX_AGE); then close the worker thread's connection before the test
-    # database is flushed and dropped.
+    # (DB_CONN_MAX_AGE); live_db closes the database threads' connections afterwards.
     settings_dict = connections["default"].settings_dict
     settings_dict["CONN_MAX_AGE"] = 600
     try:

@@ -320,3 +320,21 @@ async def test_concurrent_typing_through_both_processes_converges(
     finally:
         for typist in typists:
             await typist.ws.close()
+
+
+async def test_a_burst_of_connects_to_one_process_all_succeed(servers, live_db, plan, reader):
+    """More simultaneous connects than redis-py's default pool of 100 (the layer's
+    max_connections is raised in the settings)."""
+    port_a, _ = servers
+    cookie = await database_sync_to_async(session_cookie)(reader)
+
+    async def one():
+        ws = await _connect(port_a, plan.pk, cookie)
+        try:
+            async with asyncio.timeout(120):
+                return json.loads(await ws.recv())["type"]
+        finally:
+            await ws.close()
+
+    kinds = await asyncio.gather(*(one() for _ in range(110)), return_exceptions=True)
+    assert kinds == ["snapshot"] * 110, [k for k in kinds if k != "snapshot"][:3]

@@ -1,0 +1,119 @@
+"""The snapshot: the plan's whole live state in a constant number of queries, in the
+shape the live protocol documents."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ipplan.live import protocol
+from ipplan.live.snapshot import apply_event, change_events, plan_snapshot
+from ipplan.plans import services
+from ipplan.plans.models import Plan
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(plan_id: int) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        plan_snapshot(plan_id)
+    return len(captured)
+
+
+def _add_goals(plan, user, count: int) -> None:
+    themes = list(plan.themes.all())
+    for index in range(count):
+        services.object_create(
+            plan_id=plan.pk,
+            user=user,
+            target="goal",
+            values={
+                "theme": themes[index % len(themes)].pk,
+                "text": f"Mål {index}",
+                "success_criterion": "Målt",
+                "evaluation_date": datetime.date.today() + datetime.timedelta(days=30),
+            },
+        )
+        services.object_create(
+            plan_id=plan.pk,
+            user=user,
+            target="measure",
+            values={"theme": themes[index % len(themes)].pk, "description": f"Tiltak {index}"},
+        )
+
+
+def test_the_snapshot_takes_the_same_number_of_queries_for_a_big_plan(plan, coordinator):
+    small = _queries(plan.pk)
+    _add_goals(plan, coordinator, 25)
+    assert _queries(plan.pk) == small
+
+
+def test_the_snapshot_has_the_documented_shape(plan):
+    rev, state = plan_snapshot(plan.pk)
+    assert rev == Plan.objects.get(pk=plan.pk).revision
+    assert not list(
+        protocol._validator("server", "snapshot").iter_errors(
+            {
+                "type": "snapshot",
+                "rev": rev,
+                "plan": state,
+                "meeting": None,
+                "presence": [],
+                "you": {
+                    "id": 1,
+                    "name": "x",
+                    "level": "read",
+                    "can_edit": False,
+                    "can_comment": False,
+                    "can_manage": False,
+                    "is_person": False,
+                    "member": None,
+                },
+            }
+        )
+    )
+    goal = state["goals"][0]
+    assert set(goal) == set(services.FIELDS["goal"]) | {"id", "theme", "position"}
+    member = state["members"][0]
+    assert {"id", "user", "name", "organisation", "role", "access"} <= set(member)
+
+
+def test_replaying_the_log_from_a_snapshot_gives_the_next_snapshot(plan, coordinator):
+    rev, state = plan_snapshot(plan.pk)
+    _add_goals(plan, coordinator, 3)
+    themes = list(plan.themes.order_by("position"))
+    goal = plan.goals.alive().order_by("pk").last()
+    services.apply_operation(
+        plan_id=plan.pk,
+        user=coordinator,
+        op={"type": "move", "target": "goal", "id": goal.pk, "position": 0, "theme": themes[4].pk},
+    )
+    services.object_delete(
+        plan_id=plan.pk, user=coordinator, target="theme", target_id=themes[0].pk
+    )
+    services.apply_operation(
+        plan_id=plan.pk,
+        user=coordinator,
+        op={"type": "restore", "target": "theme", "id": themes[0].pk},
+    )
+    for event in change_events(plan.pk, rev):
+        apply_event(state, event["op"])
+    assert state == plan_snapshot(plan.pk)[1]
+
+
+def test_a_goal_takes_its_measures_along_to_another_theme(plan, coordinator):
+    rev, state = plan_snapshot(plan.pk)
+    goal = plan.goals.get()
+    target = plan.themes.order_by("position")[3]
+    result = services.apply_operation(
+        plan_id=plan.pk,
+        user=coordinator,
+        op={"type": "move", "target": "goal", "id": goal.pk, "position": 0, "theme": target.pk},
+    )
+    measure = plan.measures.get()
+    assert result.op["measures"] == [measure.pk]
+    assert measure.theme_id == target.pk
+    for event in change_events(plan.pk, rev):
+        apply_event(state, event["op"])
+    assert state == plan_snapshot(plan.pk)[1]
