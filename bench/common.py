@@ -536,6 +536,7 @@ def write_json(path: str | os.PathLike | None, data: dict[str, Any]) -> None:
 # First matching rule wins; rules look at the whole stack (inclusive) or the leaf frame.
 DB_THREAD_RULES = [
     ("idle: waiting for work", "leaf", ("_worker (concurrent/futures/thread.py",)),
+    ("idle: waiting for work", "leafonly", ("Condition.wait", "_WorkItem.run")),
     ("notify: waiting for the Redis publish", "stack", ("notify.py",)),
     ("apply_op: waiting for PostgreSQL", "apply_op+leaf", ("psycopg/",)),
     ("apply_op: Python (Django ORM, services, OT)", "stack", ("apply_op (ipplan/live",)),
@@ -588,9 +589,12 @@ def summarise_profile(path: str | os.PathLike) -> dict[str, Any]:
             continue
         frames = stack_text.split(";")
         name = frames[0].split(":", 1)[-1].strip()
-        if "always_pong" in name or name.startswith("Thread-"):
-            continue  # uvicorn's supervisor ping thread, helper threads: never busy
-        kind = "db" if name.startswith("ThreadPoolExecutor") else "loop"
+        if name.startswith(("ThreadPoolExecutor", "bench-db")):
+            kind = "db"  # database_sync_to_async's thread(s)
+        elif name == "MainThread":
+            kind = "loop"  # the event loop: sockets, Channels, the channel layer
+        else:
+            continue  # uvicorn's supervisor ping thread and other helpers: never busy
         rules = DB_THREAD_RULES if kind == "db" else LOOP_THREAD_RULES
         label = _classify(frames[1:], rules)
         threads.setdefault(kind, collections.Counter())[label] += int(count)

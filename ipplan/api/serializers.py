@@ -19,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ipplan.courses.models import TreatmentCourse
 from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from ipplan.plans.models import (
     AccessLog,
@@ -276,6 +277,28 @@ MeasureCreateSerializer = write_serializer(
 MeasureUpdateSerializer = write_serializer("MeasureUpdate", "measure", creating=False)
 
 
+def _course_fields(*, creating: bool) -> dict[str, serializers.Field]:
+    # The kind has no model default, so a new course must name it; a break-off reason
+    # can be cleared (null or "") when a broken-off course is corrected.
+    return {
+        "kind": serializers.ChoiceField(choices=TreatmentCourse.Kind.choices, required=creating),
+        "break_reason": serializers.ChoiceField(
+            choices=TreatmentCourse.BreakReason.choices,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+        ),
+    }
+
+
+CourseCreateSerializer = write_serializer(
+    "CourseCreate", "course", creating=True, extra=_course_fields(creating=True)
+)
+CourseUpdateSerializer = write_serializer(
+    "CourseUpdate", "course", creating=False, extra=_course_fields(creating=False)
+)
+
+
 class MoveSerializer(serializers.Serializer):
     position = _position(help_text="New place among its siblings, from 0.")
     theme = id_field(
@@ -338,6 +361,26 @@ class MeasureSerializer(serializers.ModelSerializer):
             "status",
             "position",
             "is_overdue",
+        ]
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    is_closed = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = TreatmentCourse
+        fields = [
+            "id",
+            "kind",
+            "provider",
+            "referral_date",
+            "start_date",
+            "planned_end",
+            "status",
+            "end_date",
+            "break_reason",
+            "break_note",
+            "is_closed",
         ]
 
 

@@ -25,6 +25,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipplan.courses.models import TreatmentCourse
+from ipplan.courses.services import course_update
 from ipplan.plans import services
 from ipplan.plans.models import (
     AccessLog,
@@ -242,8 +244,8 @@ class UpdateMixin:
         return Response(self.write(run))
 
 
-class OrderedMixin:
-    """Soft delete, restore and move, for themes, goals and measures."""
+class SoftDeleteMixin:
+    """Soft delete and restore, for themes, goals, measures and treatment courses."""
 
     def destroy(self, request: Request, plan_pk: str, pk: str) -> Response:
         obj = self.get_object()
@@ -259,18 +261,6 @@ class OrderedMixin:
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["post"])
-    def move(self, request: Request, plan_pk: str, pk: str) -> Response:
-        obj = self.get_object()
-        values = self.validated()
-        op = {"type": "move", "target": self.target, "id": obj.pk, **values}
-
-        def run() -> dict[str, Any]:
-            services.apply_operation(plan_id=self.plan.pk, user=request.user, op=op, via=VIA)
-            return self.read(obj.pk)
-
-        return Response(self.write(run))
-
-    @action(detail=True, methods=["post"])
     def restore(self, request: Request, plan_pk: str, pk: str) -> Response:
         # The object is deleted, so it is not in get_queryset(); the service looks it
         # up within this plan and answers not_found for anything else.
@@ -284,7 +274,25 @@ class OrderedMixin:
         return Response(self.write(run))
 
 
-def _content_docs(noun: str, tag: str, *, ordered: bool = True, writable: bool = True) -> Any:
+class OrderedMixin(SoftDeleteMixin):
+    """Soft delete, restore and move, for themes, goals and measures."""
+
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, plan_pk: str, pk: str) -> Response:
+        obj = self.get_object()
+        values = self.validated()
+        op = {"type": "move", "target": self.target, "id": obj.pk, **values}
+
+        def run() -> dict[str, Any]:
+            services.apply_operation(plan_id=self.plan.pk, user=request.user, op=op, via=VIA)
+            return self.read(obj.pk)
+
+        return Response(self.write(run))
+
+
+def _content_docs(
+    noun: str, tag: str, *, ordered: bool = True, writable: bool = True, movable: bool = True
+) -> Any:
     docs = {
         "list": extend_schema(summary=f"List {noun}s of the plan", tags=[tag]),
         "retrieve": extend_schema(summary=f"One {noun}", tags=[tag]),
@@ -294,7 +302,8 @@ def _content_docs(noun: str, tag: str, *, ordered: bool = True, writable: bool =
         docs["partial_update"] = extend_schema(summary=f"Change a {noun}", tags=[tag])
     if ordered:
         docs["destroy"] = extend_schema(summary=f"Delete a {noun} (it can be restored)", tags=[tag])
-        docs["move"] = extend_schema(summary=f"Move a {noun}", tags=[tag])
+        if movable:
+            docs["move"] = extend_schema(summary=f"Move a {noun}", tags=[tag])
         docs["restore"] = extend_schema(summary=f"Restore a deleted {noun}", tags=[tag])
     return extend_schema_view(**docs)
 
@@ -347,6 +356,42 @@ class MeasureViewSet(
         "partial_update": s.MeasureUpdateSerializer,
         "move": s.MoveSerializer,
     }
+
+
+@_content_docs("treatment course", "courses", movable=False)
+class CourseViewSet(
+    ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, SoftDeleteMixin, PlanContentViewSet
+):
+    """Treatment courses (behandlingsløp), as counted in the unit's yearly statistics."""
+
+    model = TreatmentCourse
+    target = "course"
+    detail_route = "course-detail"
+    serializer_class = s.CourseSerializer
+    request_serializers = {
+        "create": s.CourseCreateSerializer,
+        "partial_update": s.CourseUpdateSerializer,
+    }
+
+    def partial_update(self, request: Request, plan_pk: str, pk: str) -> Response:
+        # Each field is one operation and each must leave a consistent course, so the
+        # courses' own update sends them in a workable order ("ongoing -> completed on
+        # 3 March" sets the end date before the status).
+        course = self.get_object()
+        values = self.validated(partial=True)
+
+        def run() -> dict[str, Any]:
+            if values:
+                course_update(
+                    plan_id=self.plan.pk,
+                    user=request.user,
+                    course_id=course.pk,
+                    values=values,
+                    via=VIA,
+                )
+            return self.read(course.pk)
+
+        return Response(self.write(run))
 
 
 @_content_docs("member", "members", ordered=False)

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from ipplan.courses.services import course_snapshots
 from ipplan.live import ot
 from ipplan.meetings.models import Meeting
 from ipplan.plans import services
@@ -30,8 +31,16 @@ from ipplan.plans.models import Change, Goal, Measure, Member, Plan, Theme
 # Targets whose objects are part of the snapshot. Changes to other targets (consent,
 # or targets added by other apps) reach clients as ops without values: they advance
 # the revision and tell a client to re-read that part if it shows it.
-STATE_TARGETS = {"plan", "theme", "goal", "measure", "member"}
-LISTS = {"theme": "themes", "goal": "goals", "measure": "measures", "member": "members"}
+STATE_TARGETS = {"plan", "theme", "goal", "measure", "member", "course"}
+LISTS = {
+    "theme": "themes",
+    "goal": "goals",
+    "measure": "measures",
+    "member": "members",
+    "course": "courses",
+}
+# Plain lists ordered by id: no positions, nothing to renumber.
+BY_ID = {"member", "course"}
 
 
 def _member_dict(member: Member) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def _member_dict(member: Member) -> dict[str, Any]:
 
 
 def plan_state(plan: Plan) -> dict[str, Any]:
-    """The plan's editable state (5 queries, whatever the plan's size)."""
+    """The plan's editable state (6 queries, whatever the plan's size)."""
     data: dict[str, Any] = {
         name: services.field_value(plan, name) for name in services.FIELDS["plan"]
     }
@@ -67,6 +76,8 @@ def plan_state(plan: Plan) -> dict[str, Any]:
         .select_related("user", "organisation")
         .order_by("pk")
     ]
+    # Treatment courses by id (like members), so replaying ops keeps the same order.
+    data["courses"] = sorted(course_snapshots(plan), key=lambda c: c["id"])
     return data
 
 
@@ -269,7 +280,8 @@ def _apply(state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
       the op, insert it at `position` in its new group (renumber); a goal's `measures`
       follow it to the new theme, appended in the given order;
     - ops on other targets (consent, ...) carry no values and change nothing here.
-    Members are never deleted or reordered; ordering within `members` is by id.
+    Members are never deleted or reordered; `members` and `courses` are ordered by id
+    and have no positions.
     """
     kind, target = op["type"], op["target"]
     if target not in STATE_TARGETS or (target == "plan" and kind == "create"):
@@ -288,7 +300,7 @@ def _apply(state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
         items = state[LISTS[target]]
         items[:] = [o for o in items if o["id"] != values["id"]]
         items.append(values)
-        if target == "member":
+        if target in BY_ID:
             items.sort(key=lambda o: o["id"])
         else:
             _insert(state, target, values, values["position"])
@@ -298,7 +310,8 @@ def _apply(state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
         raise KeyError(f"{target} {op['id']} is not in the state")
     if kind == "delete":
         state[LISTS[target]].remove(obj)
-        _renumber(_group(state, target, obj.get("theme")))
+        if target not in BY_ID:
+            _renumber(_group(state, target, obj.get("theme")))
         return state
     if kind == "move":
         old_theme = obj.get("theme")

@@ -21,6 +21,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from ipplan.courses.models import TreatmentCourse
 from ipplan.meetings import services as meeting_services
 from ipplan.meetings.models import Meeting
 from ipplan.plans import services
@@ -122,6 +123,24 @@ ENDPOINTS = [
     Endpoint("measure delete", "delete", "measure-detail", _in("measure"), ok=(204,)),
     Endpoint("measure move", "post", "measure-move", _in("measure"), lambda ids: {"position": 0}),
     Endpoint("measure restore", "post", "measure-restore", _in("deleted_measure")),
+    Endpoint("course list", "get", "course-list"),
+    Endpoint("course detail", "get", "course-detail", _in("course")),
+    Endpoint(
+        "course create",
+        "post",
+        "course-list",
+        body=lambda ids: {"kind": "tsb_inpatient", "provider": "Rogaland A-senter"},
+        ok=(201,),
+    ),
+    Endpoint(
+        "course update",
+        "patch",
+        "course-detail",
+        _in("course"),
+        lambda ids: {"provider": "Borgestadklinikken"},
+    ),
+    Endpoint("course delete", "delete", "course-detail", _in("course"), ok=(204,)),
+    Endpoint("course restore", "post", "course-restore", _in("deleted_course")),
     Endpoint("meeting list", "get", "meeting-list"),
     Endpoint("meeting detail", "get", "meeting-detail", _in("meeting")),
     Endpoint(
@@ -256,6 +275,12 @@ def _seed(plan: Plan, coordinator: Any, needed: set[str]) -> dict[str, int]:
             pk = create(target, values)
             services.object_delete(plan_id=plan.pk, user=coordinator, target=target, target_id=pk)
             ids[f"deleted_{target}"] = pk
+    if needed & {"course", "deleted_course"}:
+        ids["course"] = create("course", {"kind": "lar", "provider": "LAR Stavanger"})
+        ids["deleted_course"] = create("course", {"kind": "other", "provider": "Slettet"})
+        services.object_delete(
+            plan_id=plan.pk, user=coordinator, target="course", target_id=ids["deleted_course"]
+        )
     if needed & {"consent", "plan_consent"}:
         consent = services.consent_record(
             plan_id=plan.pk, user=coordinator, kind=Consent.Kind.PLAN, given_on=TODAY
@@ -309,7 +334,10 @@ def _state(plan: Plan) -> tuple:
     )
     comments = tuple(Comment.objects.filter(plan=plan).values_list("pk", "resolved_at"))
     acks = tuple(MeetingRecord.objects.filter(plan=plan).values_list("acknowledgements"))
-    return plan.revision, plan.what_matters, meetings, comments, acks
+    courses = tuple(
+        TreatmentCourse.objects.filter(plan=plan).values_list("pk", "provider", "deleted_at")
+    )
+    return plan.revision, plan.what_matters, meetings, comments, acks, courses
 
 
 @pytest.fixture

@@ -430,7 +430,7 @@ class Contexts:
         )
         if spec.ready:
             # The meeting room keeps its socket busy (heartbeats): wait for what it shows.
-            page.wait_for_selector(spec.ready, state="attached")
+            page.wait_for_selector(spec.ready, state="attached", timeout=30000)
         else:
             page.wait_for_load_state("networkidle")
         if spec.prepare:

@@ -98,8 +98,12 @@ def focus_is_visible(page) -> dict:
 )
 def test_the_skip_link_comes_first_and_moves_focus_to_the_main_content(contexts, role, key):
     page = contexts.page(role, key)
+    page.bring_to_front()
+    assert page.evaluate("() => document.activeElement === document.body"), "focus starts nowhere"
     page.keyboard.press("Tab")
     skip = page.locator(".skip-link")
+    focused = page.evaluate("() => document.activeElement.outerHTML.slice(0, 160)")
+    assert "skip-link" in focused, f"the first Tab stop is {focused}"
     expect(skip).to_be_focused()
     box = skip.bounding_box()
     assert box is not None and box["y"] >= 0, "the skip link is visible when it has focus"

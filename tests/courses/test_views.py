@@ -250,6 +250,15 @@ def test_the_dashboard_lists_goals_whose_evaluation_date_has_passed(
     assert f"#goal-{done.pk}" not in page and f"#goal-{revised.pk}" not in page
 
 
+@pytest.mark.parametrize("who", ["coordinator", "specialist", "person_user"])
+def test_the_dashboard_lists_an_overdue_goal_exactly_once(client, plan, coordinator, who, request):
+    due = overdue_goal(plan, coordinator)
+    login(client, request.getfixturevalue(who))
+    page = client.get(reverse("plans:dashboard")).content.decode()
+    assert page.count(f"#goal-{due.pk}") == 1
+    assert page.count("Møte på arbeidstrening") == 1
+
+
 @pytest.mark.parametrize("who", ["outsider", "leader"])
 def test_the_dashboard_shows_no_goals_of_plans_one_cannot_read(
     client, plan, coordinator, who, request

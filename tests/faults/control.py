@@ -12,6 +12,11 @@ database, and print JSON.
         meetings, users and one session cookie per (plan, editor), plus S spare ones.
     state --plan ID [--plan ID ...]
         Per plan: the revision, the live snapshot's state and the change log (op ids).
+    end-membership --plan ID --user ID      (the coordinator ends it, through services)
+    withdraw-consent --plan ID              (the sharing consent, through services)
+    expire-consent --plan ID                (its expiry date has passed)
+    expire-session --session KEY            (the session's age has run out)
+    change-password --user ID               (other sessions of the user end)
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import datetime
 import json
 import os
 import sys
+import time
 from typing import Any
 
 THEMES = [
@@ -155,6 +161,47 @@ def state(plan_ids: list[int]) -> dict[str, Any]:
     return out
 
 
+def act(action: str, args: argparse.Namespace) -> dict[str, Any]:
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from ipplan.accounts.models import User
+    from ipplan.plans import services
+    from ipplan.plans.models import Consent, Member, Plan
+
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    if action == "end-membership":
+        plan = Plan.objects.get(pk=args.plan)
+        member = Member.objects.get(plan=plan, user_id=args.user)
+        services.object_update(
+            plan_id=plan.pk,
+            user=plan.coordinator,
+            target="member",
+            target_id=member.pk,
+            values={"active_from": member.active_from, "active_to": yesterday},
+        )
+    elif action == "withdraw-consent":
+        plan = Plan.objects.get(pk=args.plan)
+        consent = Consent.objects.get(plan=plan, kind=Consent.Kind.SHARING)
+        services.consent_withdraw(plan_id=plan.pk, user=plan.coordinator, consent_id=consent.pk)
+    elif action == "expire-consent":
+        # The calendar moving past the expiry date, not an edit: no service call, no
+        # notification. Only the sockets' own periodic check can notice.
+        Consent.objects.filter(plan_id=args.plan, kind=Consent.Kind.SHARING).update(
+            expires_on=yesterday
+        )
+    elif action == "expire-session":
+        Session.objects.filter(session_key=args.session).update(
+            expire_date=timezone.now() - datetime.timedelta(seconds=1)
+        )
+    elif action == "change-password":
+        user = User.objects.get(pk=args.user)
+        user.set_password("et-nytt-langt-passord-2026")
+        user.save(update_fields=["password"])
+    # CLOCK_MONOTONIC is system-wide: the test compares it with its own clock.
+    return {"done": action, "at": time.monotonic()}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="tests.faults.control")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,12 +211,20 @@ def main(argv: list[str]) -> None:
     p_seed.add_argument("--spare-sessions", type=int, default=0)
     p_state = sub.add_parser("state")
     p_state.add_argument("--plan", type=int, action="append", required=True)
+    for name in ("end-membership", "withdraw-consent", "expire-consent"):
+        p_act = sub.add_parser(name)
+        p_act.add_argument("--plan", type=int, required=True)
+        p_act.add_argument("--user", type=int)
+    sub.add_parser("expire-session").add_argument("--session", required=True)
+    sub.add_parser("change-password").add_argument("--user", type=int, required=True)
     args = parser.parse_args(argv)
     _setup()
     if args.command == "seed":
         result = seed(args.plans, args.editors, args.spare_sessions)
-    else:
+    elif args.command == "state":
         result = state(args.plan)
+    else:
+        result = act(args.command, args)
     json.dump(result, sys.stdout, ensure_ascii=False, default=str)
 
 

@@ -53,6 +53,13 @@ def test_the_coordinator_sees_her_plans_and_what_is_overdue(plan, coordinator):
     assert page.count('class="overdue"') >= 2
 
 
+def test_the_coordinator_sees_an_overdue_goal_exactly_once(plan, coordinator):
+    _make_overdue(plan, coordinator)
+    page = client_for(coordinator).get(url("dashboard")).content.decode()
+    assert page.count(f"#goal-{the_goal(plan).pk}") == 1
+    assert page.count("Egen leilighet") == 1
+
+
 def test_a_member_sees_the_plans_they_take_part_in_and_their_own_measures(
     plan, commenter, specialist
 ):

@@ -3,6 +3,8 @@
 {% plan_courses plan access %}  the plan's treatment courses (plan page)
 {% overdue_goals %}              goals whose evaluation date has passed, in the plans
                                  the user may read
+{% course_labels %}              kind/status/reason names and a few words, as JSON for
+                                 the meeting room's course list (data-course-labels="…")
 {% goal_rule_messages %}         the vague-goal messages in the active language, as
                                  JSON for goal_rules.js (data-goal-rule-messages="…")
 """
@@ -14,6 +16,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ipplan.plans.goal_rules import rule_messages
 from ipplan.plans.models import Goal, Plan
@@ -63,3 +66,23 @@ def overdue_goals(context: template.Context) -> dict[str, Any]:
 @register.simple_tag
 def goal_rule_messages() -> str:
     return json.dumps(rule_messages(), ensure_ascii=False)
+
+
+@register.simple_tag
+def course_labels() -> str:
+    """What static/js/meeting/courses.js needs to show a course in the active language
+    (the JSON is escaped by the template, as an attribute value)."""
+    return json.dumps(
+        {
+            "kind": dict(TreatmentCourse.Kind.choices),
+            "status": dict(TreatmentCourse.Status.choices),
+            "break_reason": dict(TreatmentCourse.BreakReason.choices),
+            "referral_date": gettext("Referred"),
+            "start_date": gettext("Started"),
+            "planned_end": gettext("Planned end"),
+            "end_date": gettext("Ended"),
+            "reason": gettext("Reason"),
+        },
+        ensure_ascii=False,
+        default=str,
+    )

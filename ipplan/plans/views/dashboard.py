@@ -12,11 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from ipplan.plans.models import Goal, Measure, Plan
+from ipplan.plans.models import Measure, Plan
 from ipplan.plans.permissions import visible_plans
 
 OPEN_MEASURE = [Measure.Status.PLANNED, Measure.Status.ONGOING]
-OPEN_GOAL = [Goal.Status.NOT_STARTED, Goal.Status.IN_PROGRESS]
 LIST_LIMIT = 50
 
 
@@ -25,7 +24,11 @@ LIST_LIMIT = 50
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Coordinator: plans I coordinate and what is overdue in them. Member: plans I
     take part in and measures I am responsible for. The person: my plan. A unit
-    leader sees a link to the statistics, never plans."""
+    leader sees a link to the statistics, never plans.
+
+    Goals due for evaluation are listed once, by the courses app's slot
+    (courses/_dashboard.html), for every open plan the user may read, not only the
+    ones she coordinates."""
     user = request.user
     if user.is_unit_leader:
         return render(request, "plans/dashboard.html", {"leader": True})
@@ -43,13 +46,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         .select_related("plan__person", "responsible__user")
         .order_by("due_date", "pk")[:LIST_LIMIT]
-    )
-    overdue_goals = (
-        Goal.objects.filter(
-            alive, plan_id__in=coordinated_ids, status__in=OPEN_GOAL, evaluation_date__lt=today
-        )
-        .select_related("plan__person")
-        .order_by("evaluation_date", "pk")[:LIST_LIMIT]
     )
     member_plans = list(
         open_plans.exclude(coordinator=user)
@@ -72,7 +68,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_create": user.has_perm("plans.add_plan"),
         "coordinated": coordinated,
         "overdue_measures": list(overdue_measures),
-        "overdue_goals": list(overdue_goals),
         "overdue_plans": [
             p for p in coordinated if p.next_evaluation and p.next_evaluation < today
         ],

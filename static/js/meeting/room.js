@@ -22,6 +22,7 @@ import {
   setControlValue,
   setOptions,
 } from './dom.js';
+import { bindCourses } from './courses.js';
 import { loadStrings, t } from './i18n.js';
 import { find, group, isTextField, parseKey } from './state.js';
 import { LiveStore } from './store.js';
@@ -83,6 +84,7 @@ class Room {
       },
     });
     this.listenToStore();
+    bindCourses(this.store, $('#room-courses'));
     this.listenToPage();
     $('#follow').checked = this.following;
     this.conn.start();

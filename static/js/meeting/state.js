@@ -5,8 +5,16 @@
 
 import { apply as applyText } from '../ot.js';
 
-export const LISTS = { theme: 'themes', goal: 'goals', measure: 'measures', member: 'members' };
-const STATE_TARGETS = new Set(['plan', 'theme', 'goal', 'measure', 'member']);
+export const LISTS = {
+  theme: 'themes',
+  goal: 'goals',
+  measure: 'measures',
+  member: 'members',
+  course: 'courses',
+};
+const STATE_TARGETS = new Set(['plan', 'theme', 'goal', 'measure', 'member', 'course']);
+// Plain lists ordered by id: no positions, nothing to renumber.
+const BY_ID = new Set(['member', 'course']);
 
 // Fields edited as text with OT (ipplan.plans.services.FIELDS, kind "text").
 export const TEXT_FIELDS = {
@@ -15,6 +23,7 @@ export const TEXT_FIELDS = {
   goal: ['text', 'success_criterion', 'expressed_by'],
   measure: ['description', 'how', 'responsible_service', 'scope'],
   member: ['service', 'contribution'],
+  course: ['provider', 'break_note'],
 };
 
 export function isTextField(target, field) {
@@ -79,7 +88,7 @@ export function applyEvent(state, op) {
     const kept = list.filter((o) => o.id !== values.id);
     list.length = 0;
     list.push(...kept, values);
-    if (target === 'member') list.sort((a, b) => a.id - b.id);
+    if (BY_ID.has(target)) list.sort((a, b) => a.id - b.id);
     else insert(state, target, values, values.position);
     return state;
   }
@@ -88,7 +97,7 @@ export function applyEvent(state, op) {
   if (type === 'delete') {
     const list = state[LISTS[target]];
     list.splice(list.indexOf(obj), 1);
-    renumber(group(state, target, obj.theme ?? null));
+    if (!BY_ID.has(target)) renumber(group(state, target, obj.theme ?? null));
     return state;
   }
   if (type === 'move') {
