@@ -535,9 +535,9 @@ def write_json(path: str | os.PathLike | None, data: dict[str, Any]) -> None:
 # What a worker's threads spend their samples on (py-spy raw output, --threads --idle).
 # First matching rule wins; rules look at the whole stack (inclusive) or the leaf frame.
 DB_THREAD_RULES = [
-    ("idle: waiting for work", "leaf", ("_worker (concurrent/futures/thread.py",)),
-    ("idle: waiting for work", "leafonly", ("Condition.wait", "_WorkItem.run")),
     ("notify: waiting for the Redis publish", "stack", ("notify.py",)),
+    ("idle: waiting for work", "leaf", ("_worker (concurrent/futures/thread.py",)),
+    ("idle: waiting for work", "idlequeue", ("Queue.get (queue.py",)),
     ("apply_op: waiting for PostgreSQL", "apply_op+leaf", ("psycopg/",)),
     ("apply_op: Python (Django ORM, services, OT)", "stack", ("apply_op (ipplan/live",)),
     ("change_events: waiting for PostgreSQL", "change_events+leaf", ("psycopg/",)),
@@ -572,6 +572,8 @@ def _classify(stack: list[str], rules: list[tuple]) -> str:
         if how == "leafonly" and any(leaf.startswith(n) for n in needles):
             return label
         if how == "stack" and any(n in text for n in needles):
+            return label
+        if how == "idlequeue" and any(n in f for f in stack[-3:] for n in needles):
             return label
         if "+leaf" in how:
             scope = how.split("+")[0]

@@ -32,6 +32,17 @@ DEFAULT_THEMES = [
 PASSWORD = "demo-passord-123"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _english_msgids():
+    """Tests read the English msgids the code is written with: the project's nb catalogue
+    is left out, while the language stays nb (dates, Django's own texts). The catalogue
+    and pages in Norwegian are checked by tests/test_i18n.py (fixture `norwegian`)."""
+    from django.test import override_settings
+
+    with override_settings(LOCALE_PATHS=[]):
+        yield
+
+
 @functools.cache
 def password_hash() -> str:
     # Hashing with the production hasher costs ~0.5 s; the personas share one hash so a

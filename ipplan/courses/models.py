@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +62,13 @@ class TreatmentCourse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} – {self.provider}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The services hand a cleared optional choice over as None (e.g. the break-off
+        # reason when a course is corrected to completed); the column holds "".
+        if self.break_reason is None:
+            self.break_reason = ""
+        super().save(*args, **kwargs)
 
     @property
     def is_closed(self) -> bool:

@@ -291,10 +291,15 @@ class PlanConsumer(AsyncWebsocketConsumer):
             await self.close(code=code)
 
     async def send_message(self, message: dict[str, Any]) -> None:
-        if not self.closed:
-            await self.send(
-                text_data=json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-            )
+        if self.closed:
+            return
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        try:
+            await self.send(text_data=text)
+        except Exception as exc:
+            # The client went away under us (the server's disconnect event follows).
+            logger.info("live send failed (%s); closing", type(exc).__name__)
+            self.closed = True
 
     async def dispatch(self, message: dict) -> None:
         """Like Channels' dispatch, without its per-message close_old_connections hop:

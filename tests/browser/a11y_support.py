@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -355,13 +356,14 @@ def site_fixture(
             f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             tmp_path_factory.mktemp("daphne") / "daphne.log",
         )
-        cookies = {role: _cookie(user, server.url) for role, user in users.items()}
         names = {role: user.display_name for role, user in users.items()}
     with django_db_blocker.unblock():
         # The person logs in through the form in one test: the server checks the
-        # password with the real hasher, so theirs is stored with it.
+        # password with the real hasher, so theirs is stored with it. (Before the
+        # sessions are made: a new password ends the sessions made before it.)
         users[PERSON].set_password(password)
         users[PERSON].save(update_fields=["password"])
+        cookies = {role: _cookie(user, server.url) for role, user in users.items()}
     server.start()
     try:
         yield Site(server, users, cookies, urls, password, names)
@@ -428,6 +430,8 @@ class Contexts:
         assert response is not None and response.status == 200, (
             f"{role} could not open {key}: HTTP {response and response.status} at {page.url}"
         )
+        wanted = urlsplit(self.site.url(key)).path
+        assert urlsplit(page.url).path == wanted, f"{role} on {key} was sent to {page.url}"
         if spec.ready:
             # The meeting room keeps its socket busy (heartbeats): wait for what it shows.
             page.wait_for_selector(spec.ready, state="attached", timeout=30000)

@@ -91,3 +91,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """As in tests/live: put the access log's append-only guard back after the flush of
+    a transactional test database (the in-process tests here use `live_db`)."""
+    yield
+    if nextitem is not None and "live_db" in getattr(item, "fixturenames", ()):
+        from pytest_django.plugin import blocking_manager_key
+
+        from tests.live.dbutil import restore_append_only
+
+        with item.config.stash[blocking_manager_key].unblock():
+            restore_append_only()

@@ -11,7 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+from channels.layers import InMemoryChannelLayer, channel_layers
+
 from tests.faults import harness
+from tests.live.conftest import (  # noqa: F401 - fixtures for the in-process test
+    _fast_passwords,
+    _fresh_live_state,
+    live_db,
+    sockets,
+)
 
 TYPE_BEFORE = 4.0  # seconds of typing before the kill
 REDIS_DOWN = 4.0  # seconds without Redis (longer than the sockets' 2 s recheck)
@@ -70,3 +79,36 @@ async def test_redis_killed_mid_meeting_loses_and_doubles_nothing(fault_stack):
     assert during["max_ms"] < 10_000
     # ...and once Redis is back, notices flow through it again, not only the timer.
     assert after["changes"] > 0 and after["p50_ms"] < 500, after
+
+
+# ------------------------------------------------------------------ in one process
+
+
+class LayerLostAfterDelivery(InMemoryChannelLayer):
+    """A channel layer that delivers group messages but fails direct sends, as Redis
+    does when it dies between delivering a message and the reply to it."""
+
+    async def send(self, channel: str, message: dict) -> None:
+        if message.get("type") == "presence.update" and not message.get("hello"):
+            raise ConnectionError("the channel layer is unreachable")
+        await super().send(channel, message)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        for channel in list(self.groups.get(group, {})):
+            await InMemoryChannelLayer.send(self, channel, message)
+
+
+async def test_a_channel_layer_failure_while_replying_to_presence_keeps_the_socket(
+    sockets, plan, coordinator, specialist, settings
+):
+    """Found by the Redis kill (the socket died with an application exception); the
+    consumer's dispatch now contains failed notifications."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.faults.test_redis_kill.LayerLostAfterDelivery"}
+    }
+    channel_layers.backends.clear()
+    kari = await sockets.open(coordinator, plan.pk)
+    await sockets.open(specialist, plan.pk)  # its hello reaches Kari; the reply fails
+    await asyncio.sleep(0.2)
+    await kari.send({"type": "ping"})
+    assert (await kari.expect("pong"))["type"] == "pong"

@@ -275,9 +275,12 @@ class SimClient:
             if self.rev < message["rev"]:
                 self.problems.append(f"ops reply ended at {self.rev}, not {message['rev']}")
         elif kind in {"op", "ack"}:
-            if self.syncing or self.rng.random() < self.lose:
+            if message["rev"] <= self.rev:
+                self._change(message)  # old news, but an ack still settles its op
+            elif self.syncing or self.rng.random() < self.lose:
                 return  # lost (or superseded by the `ops` reply on its way)
-            self._change(message)
+            else:
+                self._change(message)
         elif kind == "error":
             self._error(message)
 
