@@ -583,23 +583,32 @@ def _classify(stack: list[str], rules: list[tuple]) -> str:
 
 
 def summarise_profile(path: str | os.PathLike) -> dict[str, Any]:
-    """Per thread: its share of samples by activity (see the rules above)."""
-    threads: dict[str, collections.Counter] = {}
+    """Per kind of thread (the database thread(s), summed; the event loop): its share
+    of samples by activity (see the rules above)."""
+    per_thread: dict[str, collections.Counter] = {}
+    kinds: dict[str, str] = {}
     for line in Path(path).read_text().splitlines():
         stack_text, _, count = line.rpartition(" ")
         if not stack_text:
             continue
         frames = stack_text.split(";")
         name = frames[0].split(":", 1)[-1].strip()
-        if name.startswith(("ThreadPoolExecutor", "bench-db")):
-            kind = "db"  # database_sync_to_async's thread(s)
+        if name.startswith(("ThreadPoolExecutor", "bench-db", "ipplan-live-db")):
+            kind = "db"  # database_sync_to_async's thread(s), summed over the pool
         elif name == "MainThread":
             kind = "loop"  # the event loop: sockets, Channels, the channel layer
         else:
             continue  # uvicorn's supervisor ping thread and other helpers: never busy
         rules = DB_THREAD_RULES if kind == "db" else LOOP_THREAD_RULES
         label = _classify(frames[1:], rules)
-        threads.setdefault(kind, collections.Counter())[label] += int(count)
+        per_thread.setdefault(frames[0], collections.Counter())[label] += int(count)
+        kinds[frames[0]] = kind
+    threads: dict[str, collections.Counter] = {}
+    for thread, counter in per_thread.items():
+        busy = sum(v for k, v in counter.items() if not k.startswith("idle: waiting for work"))
+        if kinds[thread] == "db" and busy < 0.01 * sum(counter.values()):
+            continue  # a database thread that never ran anything (e.g. an unused default)
+        threads.setdefault(kinds[thread], collections.Counter()).update(counter)
     out = {}
     for kind, counter in threads.items():
         total = sum(counter.values())

@@ -153,3 +153,19 @@ def test_an_outsider_gets_404_for_the_courses(as_user, plan, outsider, course):
     response = as_user(outsider).get(url("course-list", plan_pk=plan.pk))
     assert response.status_code == 404
     assert not AccessLog.objects.filter(plan=plan, user=outsider).exists()
+
+
+def test_a_broken_off_course_corrected_to_completed_loses_its_reason(
+    as_user, plan, coordinator, course
+):
+    client = as_user(coordinator)
+    detail = url("course-detail", plan_pk=plan.pk, pk=course.pk)
+    response = client.patch(
+        detail,
+        {"status": "broken_off", "end_date": TODAY.isoformat(), "break_reason": "no_show"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    response = client.patch(detail, {"status": "completed", "break_reason": None}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["break_reason"]) == ("completed", "")
