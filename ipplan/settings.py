@@ -5,6 +5,7 @@ an in-memory channel layer. Production sets both, plus SECRET_KEY, ALLOWED_HOSTS
 IPPLAN_HTTPS=1. See the configuration table in README.md.
 """
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 DEBUG = env_bool("DEBUG", False)
 
 # A fixed key is acceptable only for the local demo / tests; production must set one.
-_DEV_SECRET = "ipplan-insecure-dev-key-only-for-local-demo-and-tests-0123456789"
+_DEV_SECRET = "ipplan-insecure-dev-key-only-for-local-demo-and-tests-0123456789"  # noqa: S105 (refused by the deploy checks)
 SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET)
 
 ALLOWED_HOSTS = [
@@ -205,10 +206,9 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 # Serve straight from the finders: no collectstatic step for the demo; in production
 # `manage.py collectstatic` may still be run, and both give the same URLs.
 WHITENOISE_USE_FINDERS = True
-try:  # whitenoise warns on every start when STATIC_ROOT is missing
+# whitenoise warns on every start when STATIC_ROOT is missing
+with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))

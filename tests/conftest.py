@@ -50,7 +50,9 @@ def password_hash() -> str:
     return make_password(PASSWORD)
 
 
-def make_user(username: str, first: str, last: str, org: Organisation | None = None, **extra) -> User:
+def make_user(
+    username: str, first: str, last: str, org: Organisation | None = None, **extra
+) -> User:
     user = User(username=username, first_name=first, last_name=last, organisation=org, **extra)
     user.password = password_hash()
     user.save()
@@ -67,7 +69,9 @@ def theme_templates(db):
 def orgs(db):
     return {
         "unit": Organisation.objects.create(name="Mestringsenheten", kind="Kommune"),
-        "dps": Organisation.objects.create(name="DPS Rus og avhengighet", kind="Spesialisthelsetjeneste"),
+        "dps": Organisation.objects.create(
+            name="DPS Rus og avhengighet", kind="Spesialisthelsetjeneste"
+        ),
         "nav": Organisation.objects.create(name="NAV Sentrum", kind="NAV"),
         "gp": Organisation.objects.create(name="Sentrum legekontor", kind="Fastlege"),
     }
@@ -114,7 +118,10 @@ def leader(orgs):
 def plan(theme_templates, coordinator, specialist, commenter, reader, person_user, orgs) -> Plan:
     """Per's active plan: seven default themes, members with consent, one goal, one measure."""
     person = Person.objects.create(
-        first_name="Per", last_name="Person", birth_date=datetime.date(1990, 5, 17), user=person_user
+        first_name="Per",
+        last_name="Person",
+        birth_date=datetime.date(1990, 5, 17),
+        user=person_user,
     )
     today = datetime.date.today()
     plan = services.plan_create(
@@ -194,7 +201,9 @@ def plan(theme_templates, coordinator, specialist, commenter, reader, person_use
 @pytest.fixture
 def other_plan(theme_templates, coordinator) -> Plan:
     """Another person's plan, also coordinated by Kari, with no other members."""
-    person = Person.objects.create(first_name="Anna", last_name="Annen", birth_date=datetime.date(1985, 1, 2))
+    person = Person.objects.create(
+        first_name="Anna", last_name="Annen", birth_date=datetime.date(1985, 1, 2)
+    )
     return services.plan_create(
         person=person,
         coordinator=coordinator,

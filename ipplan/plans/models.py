@@ -235,9 +235,8 @@ class Consent(models.Model):
     @staticmethod
     def valid_q(day: datetime.date, prefix: str = "") -> Q:
         p = prefix
-        return (
-            Q(**{f"{p}withdrawn_at__isnull": True, f"{p}given_on__lte": day})
-            & (Q(**{f"{p}expires_on__isnull": True}) | Q(**{f"{p}expires_on__gte": day}))
+        return Q(**{f"{p}withdrawn_at__isnull": True, f"{p}given_on__lte": day}) & (
+            Q(**{f"{p}expires_on__isnull": True}) | Q(**{f"{p}expires_on__gte": day})
         )
 
 
@@ -308,10 +307,14 @@ class Goal(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.status in {
-            self.Status.NOT_STARTED,
-            self.Status.IN_PROGRESS,
-        } and self.evaluation_date < timezone.localdate()
+        return (
+            self.status
+            in {
+                self.Status.NOT_STARTED,
+                self.Status.IN_PROGRESS,
+            }
+            and self.evaluation_date < timezone.localdate()
+        )
 
 
 class Measure(models.Model):

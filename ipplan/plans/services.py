@@ -19,10 +19,10 @@ T is one of plan, theme, goal, measure (and member for manage-level edits).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Callable, Iterable
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,9 +245,7 @@ def _check_in_period(plan: Plan, day: datetime.date | None, name: str) -> None:
     if day is None:
         return
     if day < plan.period_start or (plan.period_end is not None and day > plan.period_end):
-        raise OperationError(
-            "invalid", _("Datoen ligger utenfor planperioden."), field=name
-        )
+        raise OperationError("invalid", _("Datoen ligger utenfor planperioden."), field=name)
 
 
 def _check_plan(plan: Plan, obj: Plan) -> None:
@@ -357,11 +355,7 @@ def apply_operations(
             # The row lock serialises every writer of this plan across all processes:
             # revisions are gap-free and text ops are transformed in commit order.
             try:
-                plan = (
-                    Plan.objects.select_for_update()
-                    .select_related("person")
-                    .get(pk=plan_id)
-                )
+                plan = Plan.objects.select_for_update().select_related("person").get(pk=plan_id)
             except Plan.DoesNotExist:
                 raise OperationError("not_found", _("Planen finnes ikke.")) from None
             access = plan_access(user, plan)
@@ -468,30 +462,26 @@ def _load(plan: Plan, target: str, raw_id: Any, *, alive: bool = True) -> models
     return obj
 
 
-def _require_write(access: PlanAccess, target: str, obj: models.Model | None, spec: FieldSpec | None) -> None:
+def _require_write(
+    access: PlanAccess, target: str, obj: models.Model | None, spec: FieldSpec | None
+) -> None:
     if access.plan.status == Plan.Status.CLOSED and not (
         target == "plan" and spec is not None and spec.manage_only and access.can_manage
     ):
         raise OperationError("forbidden", _("Planen er avsluttet og kan ikke endres."))
     if target == "member" or (spec is not None and spec.manage_only):
         if not access.can_manage:
-            raise OperationError(
-                "forbidden", _("Bare koordinator kan endre dette.")
-            )
+            raise OperationError("forbidden", _("Bare koordinator kan endre dette."))
         return
     if target == "measure" and obj is not None:
-        if not access.can_edit_measure(
-            obj.responsible.user_id if obj.responsible_id else None
-        ):
+        if not access.can_edit_measure(obj.responsible.user_id if obj.responsible_id else None):
             raise OperationError("forbidden", _("Du har ikke tilgang til å endre dette."))
         return
     if not access.can_edit:
         raise OperationError("forbidden", _("Du har ikke tilgang til å endre planen."))
 
 
-def _apply_one(
-    plan: Plan, access: PlanAccess, op: Any, base_revision: int | None
-) -> _Applied:
+def _apply_one(plan: Plan, access: PlanAccess, op: Any, base_revision: int | None) -> _Applied:
     if not isinstance(op, dict):
         raise OperationError("invalid", _("Ugyldig operasjon."))
     kind = op.get("type")
@@ -592,9 +582,7 @@ def _apply_text(
     if base_length is not None:
         expected = len(current) - sum(_length_delta(c) for c in committed_ops)
         if base_length != expected:
-            raise OperationError(
-                "stale", _("Endringen passer ikke lenger; henter siste versjon.")
-            )
+            raise OperationError("stale", _("Endringen passer ikke lenger; henter siste versjon."))
     for committed in committed_ops:
         try:
             text_op, _unused = ot.transform(text_op, committed, a_first=False)
@@ -641,9 +629,11 @@ def _op_create(plan: Plan, access: PlanAccess, target: str, op: dict, base: int 
     if target == "member":
         from django.contrib.auth import get_user_model
 
-        user = get_user_model().objects.filter(
-            pk=_as_id(values.get("user"), "user"), is_active=True
-        ).first()
+        user = (
+            get_user_model()
+            .objects.filter(pk=_as_id(values.get("user"), "user"), is_active=True)
+            .first()
+        )
         if user is None:
             raise OperationError("invalid", _("Ukjent bruker."), field="user")
         if Member.objects.filter(plan=plan, user=user).exists():
@@ -666,7 +656,9 @@ def _op_create(plan: Plan, access: PlanAccess, target: str, op: dict, base: int 
                 continue
             raise OperationError("invalid", _("Feltet må fylles ut."), field=name)
     if target == "theme" and values.get("template"):
-        obj.template = ThemeTemplate.objects.filter(pk=_as_id(values["template"], "template")).first()
+        obj.template = ThemeTemplate.objects.filter(
+            pk=_as_id(values["template"], "template")
+        ).first()
     _check_object(plan, target, obj)
     if target in ORDERED:
         siblings = _siblings(plan, target, obj)
@@ -780,7 +772,9 @@ def _move_close_gap(plan: Plan, target: str, obj: models.Model) -> None:
             type(item).objects.filter(pk=item.pk).update(position=index)
 
 
-def _op_restore(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | None) -> _Applied:
+def _op_restore(
+    plan: Plan, access: PlanAccess, target: str, op: dict, base: int | None
+) -> _Applied:
     if target not in SOFT_DELETED:
         raise OperationError("invalid", _("Ugyldig operasjon."))
     obj = _load(plan, target, op.get("id"), alive=False)
@@ -852,7 +846,9 @@ def object_update(
 ) -> list[OpResult]:
     """Set several fields at once (a form save). Unchanged fields write nothing."""
     plan = Plan.objects.get(pk=plan_id)
-    obj = plan if target == "plan" else MODELS[target].objects.filter(plan=plan, pk=target_id).first()
+    obj = (
+        plan if target == "plan" else MODELS[target].objects.filter(plan=plan, pk=target_id).first()
+    )
     if obj is None:
         raise OperationError("not_found", _("Fant ikke elementet (kan være slettet)."))
     ops = []
@@ -889,9 +885,14 @@ def object_create(
     )
 
 
-def object_delete(*, plan_id: int, user: Any, target: str, target_id: int, via: str = "form") -> OpResult:
+def object_delete(
+    *, plan_id: int, user: Any, target: str, target_id: int, via: str = "form"
+) -> OpResult:
     return apply_operation(
-        plan_id=plan_id, user=user, op={"type": "delete", "target": target, "id": target_id}, via=via
+        plan_id=plan_id,
+        user=user,
+        op={"type": "delete", "target": target, "id": target_id},
+        via=via,
     )
 
 
@@ -963,7 +964,9 @@ def plan_create(
     return plan
 
 
-def _bump(plan: Plan, user: Any, *, kind: str, target: str, target_id: int, before: Any, after: Any) -> int:
+def _bump(
+    plan: Plan, user: Any, *, kind: str, target: str, target_id: int, before: Any, after: Any
+) -> int:
     """Record a change that is not an editable-field op (consent) under the plan lock."""
     locked = Plan.objects.select_for_update().get(pk=plan.pk)
     locked.revision += 1
@@ -1015,7 +1018,9 @@ def consent_record(
         raise OperationError("invalid", _("Ugyldig verdi."), field="kind")
     if expires_on and expires_on < given_on:
         raise OperationError(
-            "invalid", _("Utløpsdato kan ikke være før datoen samtykket ble gitt."), field="expires_on"
+            "invalid",
+            _("Utløpsdato kan ikke være før datoen samtykket ble gitt."),
+            field="expires_on",
         )
     if given_on > timezone.localdate():
         raise OperationError("invalid", _("Samtykke kan ikke gis fram i tid."), field="given_on")
@@ -1023,10 +1028,23 @@ def consent_record(
     if any(m.plan_id != plan.pk for m in members):
         raise OperationError("invalid", _("Medlemmet hører ikke til planen."), field="members")
     consent = Consent.objects.create(
-        plan=plan, kind=kind, scope=scope, given_on=given_on, expires_on=expires_on, recorded_by=user
+        plan=plan,
+        kind=kind,
+        scope=scope,
+        given_on=given_on,
+        expires_on=expires_on,
+        recorded_by=user,
     )
     consent.members.set(members)
-    _bump(plan, user, kind=Change.Kind.CREATE, target="consent", target_id=consent.pk, before=None, after=_consent_snapshot(consent))
+    _bump(
+        plan,
+        user,
+        kind=Change.Kind.CREATE,
+        target="consent",
+        target_id=consent.pk,
+        before=None,
+        after=_consent_snapshot(consent),
+    )
     return consent
 
 
@@ -1037,7 +1055,9 @@ def consent_withdraw(*, plan_id: int, user: Any, consent_id: int) -> Consent:
     plan = Plan.objects.select_for_update().select_related("person").get(pk=plan_id)
     access = plan_access(user, plan)
     if not (access.can_manage or access.is_person):
-        raise OperationError("forbidden", _("Bare koordinator eller personen selv kan trekke samtykket."))
+        raise OperationError(
+            "forbidden", _("Bare koordinator eller personen selv kan trekke samtykket.")
+        )
     consent = Consent.objects.filter(plan=plan, pk=consent_id).first()
     if consent is None:
         raise OperationError("not_found", _("Fant ikke samtykket."))
@@ -1047,7 +1067,15 @@ def consent_withdraw(*, plan_id: int, user: Any, consent_id: int) -> Consent:
     consent.withdrawn_at = timezone.now()
     consent.withdrawn_by = user
     consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
-    _bump(plan, user, kind=Change.Kind.SET, target="consent", target_id=consent.pk, before=before, after=_consent_snapshot(consent))
+    _bump(
+        plan,
+        user,
+        kind=Change.Kind.SET,
+        target="consent",
+        target_id=consent.pk,
+        before=before,
+        after=_consent_snapshot(consent),
+    )
     return consent
 
 
@@ -1056,5 +1084,8 @@ def record_access(*, user: Any, plan: Plan, via: str, detail: str = "") -> None:
     from .models import AccessLog
 
     AccessLog.objects.create(
-        plan=plan, user=user if getattr(user, "is_authenticated", False) else None, via=via, detail=detail[:200]
+        plan=plan,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        via=via,
+        detail=detail[:200],
     )

@@ -55,7 +55,13 @@ def test_concurrent_text_edits_keep_both(plan, coordinator, specialist):
     services.apply_operation(
         plan_id=plan.pk,
         user=specialist,
-        op={"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": [14, " i byen"]},
+        op={
+            "type": "text",
+            "target": "goal",
+            "id": goal.pk,
+            "field": "text",
+            "ops": [14, " i byen"],
+        },
         base_revision=base,
     )
     assert Goal.objects.get(pk=goal.pk).text == "Min Egen leilighet i byen"
@@ -67,7 +73,13 @@ def test_a_reader_cannot_write(plan, reader):
         services.apply_operation(
             plan_id=plan.pk,
             user=reader,
-            op={"type": "set", "target": "goal", "id": goal.pk, "field": "status", "value": "achieved"},
+            op={
+                "type": "set",
+                "target": "goal",
+                "id": goal.pk,
+                "field": "status",
+                "value": "achieved",
+            },
         )
     assert exc.value.code == "forbidden"
     assert Goal.objects.get(pk=goal.pk).status == "in_progress"
@@ -78,14 +90,26 @@ def test_a_commenter_updates_only_the_measures_they_are_responsible_for(plan, co
     services.apply_operation(
         plan_id=plan.pk,
         user=commenter,
-        op={"type": "set", "target": "measure", "id": measure.pk, "field": "status", "value": "done"},
+        op={
+            "type": "set",
+            "target": "measure",
+            "id": measure.pk,
+            "field": "status",
+            "value": "done",
+        },
     )
     assert Measure.objects.get(pk=measure.pk).status == "done"
     with pytest.raises(OperationError):
         services.apply_operation(
             plan_id=plan.pk,
             user=commenter,
-            op={"type": "set", "target": "goal", "id": _goal(plan).pk, "field": "status", "value": "achieved"},
+            op={
+                "type": "set",
+                "target": "goal",
+                "id": _goal(plan).pk,
+                "field": "status",
+                "value": "achieved",
+            },
         )
 
 
@@ -124,7 +148,13 @@ def test_a_text_op_built_on_another_length_is_refused(plan, coordinator):
         services.apply_operation(
             plan_id=plan.pk,
             user=coordinator,
-            op={"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": [3, "x", 2]},
+            op={
+                "type": "text",
+                "target": "goal",
+                "id": goal.pk,
+                "field": "text",
+                "ops": [3, "x", 2],
+            },
             base_revision=plan.revision,
         )
     assert exc.value.code == "stale"
@@ -153,7 +183,10 @@ def test_a_batch_ending_in_an_invalid_state_is_refused_whole(plan, coordinator):
             user=coordinator,
             target="plan",
             target_id=plan.pk,
-            values={"period_start": plan.period_end + datetime.timedelta(days=1), "needs": "Ny tekst"},
+            values={
+                "period_start": plan.period_end + datetime.timedelta(days=1),
+                "needs": "Ny tekst",
+            },
         )
     assert exc.value.field == "period_end"
     plan.refresh_from_db()
