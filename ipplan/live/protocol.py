@@ -422,11 +422,12 @@ def _validator(direction: str, kind: str) -> Draft202012Validator:
 def parse_client_frame(text: str) -> dict[str, Any]:
     """Parse and validate one text frame from a client; raise FrameError if bad."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise FrameError("The message is not valid JSON.") from None
     if not isinstance(data, dict):
         raise FrameError("The message must be a JSON object.")
+    _check_scalars(data)
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in CLIENT_SCHEMAS:
         raise FrameError("Unknown message type.")
@@ -438,6 +439,36 @@ def parse_client_frame(text: str) -> dict[str, Any]:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "message"
         raise FrameError(f"Invalid message ({where}).", op_id=op_id)
     return data
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SAFE_INT = 2**53 - 1
+
+
+def _check_scalars(data: Any) -> None:
+    """Refuse what no honest client sends and no layer below can hold: NUL characters
+    and unpaired surrogates (PostgreSQL text and UTF-8 cannot store them) and integers
+    beyond JavaScript's safe range (ids and positions never get there)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise FrameError("The message contains characters that cannot be stored.")
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if not -_SAFE_INT <= value <= _SAFE_INT:
+                raise FrameError("A number in the message is out of range.")
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def server_message_errors(message: dict[str, Any]) -> list[str]:

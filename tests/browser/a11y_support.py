@@ -414,7 +414,9 @@ class Contexts:
                 locale="nb-NO",
                 timezone_id="Europe/Oslo",
             )
-            context.set_default_timeout(15000)
+            # Generous: the machine running the suite may be busy with other work.
+            context.set_default_timeout(20000)
+            context.set_default_navigation_timeout(45000)
             if role != ANONYMOUS:
                 context.add_cookies([self.site.cookies[role]])
             self.open[key] = context

@@ -13,6 +13,8 @@ The pages and who opens them are listed in a11y_support.PAGES.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -165,32 +167,33 @@ def test_every_focusable_element_shows_its_focus(contexts, role, key):
 
 
 def test_the_meeting_room_announces_connection_and_other_peoples_changes_politely(site, contexts):
-    room = PAGE_BY_KEY["meeting-room"]
-    assert room.ready
-    kari = contexts.page(COORDINATOR, "meeting-room")
-    siv = contexts.page(SPECIALIST, "meeting-room")
-    connection = kari.locator("#connection")
+    assert PAGE_BY_KEY["meeting-room"].ready  # both pages below are connected
+    lead = contexts.page(COORDINATOR, "meeting-room")
+    other = contexts.page(SPECIALIST, "meeting-room")
+    # The connection state is a polite status, and it said so when it went live.
+    connection = lead.locator("#connection")
     expect(connection).to_have_attribute("role", "status")
     expect(connection).to_have_attribute("aria-live", "polite")
+    served = lead.request.get(lead.url).text()
+    connecting = re.search(r'id="connection"[^>]*>([^<]+)<', served).group(1).strip()
+    expect(connection).not_to_have_text(connecting)
     expect(connection).not_to_have_text("")
-    announcer = kari.locator("#announcer")
+    announcer = lead.locator("#announcer")
     expect(announcer).to_have_attribute("aria-live", "polite")
-    # Siv changes the current theme's situation; Kari's screen reader hears who did.
-    field = siv.locator("[data-key$=':current_situation']").first
+    # The specialist writes in the current theme; the coordinator's screen reader hears who.
+    field = other.locator("[data-key$=':current_situation']").first
     key = field.get_attribute("data-key")
     field.click()
-    siv.keyboard.press("Control+End")
-    siv.keyboard.type(" Avtalt visning.")
-    siv.wait_for_function("() => window.ipplanRoom && window.ipplanRoom.store.pendingCount === 0")
-    expect(kari.locator(f"[data-key='{key}']")).to_have_value(
-        siv.locator(f"[data-key='{key}']").input_value()
-    )
+    other.keyboard.press("Control+End")
+    other.keyboard.type(" Avtalt visning.")
+    other.wait_for_function("() => window.ipplanRoom && window.ipplanRoom.store.pendingCount === 0")
+    expect(lead.locator(f"[data-key='{key}']")).to_have_value(field.input_value())
     expect(announcer).to_contain_text(site.names[SPECIALIST].split()[0])
-    # Errors in the room are described by the field's own message line.
-    described = kari.locator(f"[data-key='{key}']").get_attribute("aria-describedby")
-    assert described and kari.locator(f"#{described} [data-error]").count() == 1
-    kari.close()
-    siv.close()
+    # A refusal is shown in the field's own message line, which describes the field.
+    described = lead.locator(f"[data-key='{key}']").get_attribute("aria-describedby")
+    assert described and lead.locator(f"#{described} [data-error]").count() == 1
+    lead.close()
+    other.close()
 
 
 def test_form_errors_are_tied_to_their_fields(contexts):

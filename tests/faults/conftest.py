@@ -78,7 +78,9 @@ def fault_stack(private_pg, request) -> Iterator[harness.FaultStack]:
     try:
         yield fs
     finally:
-        failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+        failed = (
+            getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+        )
         if failed or os.environ.get("IPPLAN_FAULT_KEEP_LOGS"):
             harness.keep_logs(fs, request.node.name)
         fs.close()

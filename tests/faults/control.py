@@ -73,7 +73,9 @@ def seed(plans: int, editors: int, spare_sessions: int) -> dict[str, Any]:
     out: dict[str, Any] = {"plans": []}
     for p in range(plans):
         coordinator = User.objects.create(
-            username=f"koordinator{p}", first_name="Kari", last_name=f"Koordinator {p}",
+            username=f"koordinator{p}",
+            first_name="Kari",
+            last_name=f"Koordinator {p}",
             organisation=unit,
         )
         coordinator.set_unusable_password()
@@ -95,7 +97,9 @@ def seed(plans: int, editors: int, spare_sessions: int) -> dict[str, Any]:
         members = []
         for e in range(1, editors):
             user = User.objects.create(
-                username=f"spesialist{p}_{e}", first_name="Siv", last_name=f"Spesialist {p}.{e}",
+                username=f"spesialist{p}_{e}",
+                first_name="Siv",
+                last_name=f"Spesialist {p}.{e}",
                 organisation=dps,
             )
             result = services.object_create(
@@ -114,12 +118,17 @@ def seed(plans: int, editors: int, spare_sessions: int) -> dict[str, Any]:
             members.append(Member.objects.get(pk=result.result["id"]))
             users.append(user)
         services.consent_record(
-            plan_id=plan.pk, user=coordinator, kind=Consent.Kind.PLAN,
+            plan_id=plan.pk,
+            user=coordinator,
+            kind=Consent.Kind.PLAN,
             given_on=today - datetime.timedelta(days=30),
         )
         services.consent_record(
-            plan_id=plan.pk, user=coordinator, kind=Consent.Kind.SHARING,
-            given_on=today - datetime.timedelta(days=30), members=members,
+            plan_id=plan.pk,
+            user=coordinator,
+            kind=Consent.Kind.SHARING,
+            given_on=today - datetime.timedelta(days=30),
+            members=members,
         )
         meeting = meetings.meeting_schedule(
             plan_id=plan.pk, user=coordinator, scheduled_at=timezone.now(), place="Møterom 2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import re
@@ -38,9 +39,12 @@ class FaultStack:
         self.seeded = stack.control(
             self.database_url,
             "seed",
-            "--plans", str(plans),
-            "--editors", str(editors),
-            "--spare-sessions", str(spare_sessions),
+            "--plans",
+            str(plans),
+            "--editors",
+            str(editors),
+            "--spare-sessions",
+            str(spare_sessions),
         )
         return self.seeded
 
@@ -76,10 +80,9 @@ class FaultStack:
         for worker in self.workers:
             worker.kill()
         self.redis.kill()
-        try:
+        # The cluster may be down after a failed test; it goes with the session anyway.
+        with contextlib.suppress(Exception):
             self.pg.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        except Exception:  # noqa: BLE001 - the cluster may be down after a failed test
-            pass
 
 
 def text_fields(plan: dict[str, Any]) -> list[FieldKey]:
@@ -156,8 +159,16 @@ async def converge(fault_stack: FaultStack, clients: list[SimClient], timeout: f
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
             behind = [
-                (c.name, c.rev, revisions.get(c.plan_id), c.connected, c.syncing, len(c.ghosts),
-                 [bool(f.inflight) for f in c.fields.values()], c.problems[:2])
+                (
+                    c.name,
+                    c.rev,
+                    revisions.get(c.plan_id),
+                    c.connected,
+                    c.syncing,
+                    len(c.ghosts),
+                    [bool(f.inflight) for f in c.fields.values()],
+                    c.problems[:2],
+                )
                 for c in clients
                 if not revisions or not c.settled(revisions[c.plan_id])
             ]

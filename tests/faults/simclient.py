@@ -349,7 +349,9 @@ class SimClient:
             self.syncing = True
             outbox.append({"type": "sync", "since": self.rev})
             return
-        own = next((f for f in self.fields.values() if f.inflight and f.inflight.op_id == op_id), None)
+        own = next(
+            (f for f in self.fields.values() if f.inflight and f.inflight.op_id == op_id), None
+        )
         if own is not None:
             own.inflight = None
         else:

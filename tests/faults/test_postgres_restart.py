@@ -50,9 +50,7 @@ async def test_a_database_restart_keeps_every_edit_exactly_once(fault_stack):
         for client in clients:
             await client.stop()
 
-    unavailable = [
-        e for c in clients for e in c.error_frames if e["code"] == "unavailable"
-    ]
+    unavailable = [e for c in clients for e in c.error_frames if e["code"] == "unavailable"]
     for_ops = [e for e in unavailable if e["op_id"]]
     figures.update(
         killed="PostgreSQL (immediate shutdown, crash recovery on restart)",

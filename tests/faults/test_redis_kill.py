@@ -4,6 +4,9 @@ while it is gone edits still commit and the sockets catch up from the database o
 periodic check; sockets that break reconnect with backoff. Afterwards every client holds
 exactly the database's state, and every edit anyone typed is in it exactly once, and
 notices flow through Redis again (changes reach the others in well under a second).
+
+The last test reproduces in one process what the first one found: a socket that died
+when Redis failed between delivering a presence notice and the reply to it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from channels.layers import InMemoryChannelLayer, channel_layers
 
 from tests.faults import harness
 from tests.live.conftest import (  # noqa: F401 - fixtures for the in-process test
+    SocketFactory,
     _fast_passwords,
     _fresh_live_state,
     live_db,
-    sockets,
 )
 
 TYPE_BEFORE = 4.0  # seconds of typing before the kill
@@ -98,8 +101,15 @@ class LayerLostAfterDelivery(InMemoryChannelLayer):
             await InMemoryChannelLayer.send(self, channel, message)
 
 
+@pytest.fixture
+async def live_sockets(live_db):  # noqa: F811 - the fixture imported above
+    factory = SocketFactory()
+    yield factory
+    await factory.close_all()
+
+
 async def test_a_channel_layer_failure_while_replying_to_presence_keeps_the_socket(
-    sockets, plan, coordinator, specialist, settings
+    live_sockets, plan, coordinator, specialist, settings
 ):
     """Found by the Redis kill (the socket died with an application exception); the
     consumer's dispatch now contains failed notifications."""
@@ -107,8 +117,8 @@ async def test_a_channel_layer_failure_while_replying_to_presence_keeps_the_sock
         "default": {"BACKEND": "tests.faults.test_redis_kill.LayerLostAfterDelivery"}
     }
     channel_layers.backends.clear()
-    kari = await sockets.open(coordinator, plan.pk)
-    await sockets.open(specialist, plan.pk)  # its hello reaches Kari; the reply fails
+    kari = await live_sockets.open(coordinator, plan.pk)
+    await live_sockets.open(specialist, plan.pk)  # its hello reaches Kari; the reply fails
     await asyncio.sleep(0.2)
     await kari.send({"type": "ping"})
     assert (await kari.expect("pong"))["type"] == "pong"

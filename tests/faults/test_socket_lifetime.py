@@ -226,8 +226,13 @@ async def test_without_redis_every_ending_still_closes_within_5_seconds(lifetime
         at = await asyncio.to_thread(http_logout, lifetime.workers[1], logout_user["sessions"][0])
         took["logout"] = [await _closed_within(c, at, 4401) for c in sockets["logout"]]
         at = await asyncio.to_thread(
-            _control, lifetime, "end-membership",
-            "--plan", str(plans[1]["id"]), "--user", str(member_user["id"]),
+            _control,
+            lifetime,
+            "end-membership",
+            "--plan",
+            str(plans[1]["id"]),
+            "--user",
+            str(member_user["id"]),
         )
         took["end-membership"] = [
             await _closed_within(c, at, 4403) for c in sockets["end-membership"]
@@ -289,9 +294,16 @@ async def test_frame_and_rate_limits_hold_through_the_real_server(lifetime):
     try:
         big, _ = await _raw(lifetime, plan, kari)
         frame = {
-            "type": "op", "op_id": "big", "base_rev": rev,
-            "op": {"type": "text", "target": "plan", "id": plan["id"], "field": "needs",
-                   "ops": ["x" * (300 * 1024)]},
+            "type": "op",
+            "op_id": "big",
+            "base_rev": rev,
+            "op": {
+                "type": "text",
+                "target": "plan",
+                "id": plan["id"],
+                "field": "needs",
+                "ops": ["x" * (300 * 1024)],
+            },
         }
         await big.send(json.dumps(frame))
         assert await _close_code(big) == 4413

@@ -28,9 +28,7 @@ async def test_a_killed_worker_moves_its_clients_to_the_other_without_loss(fault
 
         on_victim = [c for c in clients if c.server == victim.ws_base]
         assert len(on_victim) >= 5, "the load balancer should have spread the clients"
-        in_flight = sum(
-            1 for c in on_victim for f in c.fields.values() if f.inflight or f.buffer
-        )
+        in_flight = sum(1 for c in on_victim for f in c.fields.values() if f.inflight or f.buffer)
         victim.kill()
         killed_at = time.monotonic()
         moved = await harness.wait_reopened(on_victim, after=killed_at, timeout=30)

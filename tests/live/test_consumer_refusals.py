@@ -251,6 +251,12 @@ BAD_FRAMES = [
     '{"type": "ping", "extra": true}',
     "[" * 100000 + "]" * 100000,
     '{"type": "op", "op_id": "abc", "base_rev": 1e400, "op": {}}',
+    '{"type": "ping", "x": NaN}',
+    '{"type": "meeting", "action": "decision", "item": 1, "text": "a\\u0000b"}',
+    '{"type": "op", "op_id": "abc", "base_rev": 1, "op": {"type": "text", "target": "goal",'
+    ' "id": 1, "field": "text", "ops": ["\\ud800"]}}',
+    '{"type": "op", "op_id": "abc", "base_rev": 1, "op": {"type": "create", "target": "goal",'
+    ' "values": {"theme": 100000000000000000000000}}}',
 ]
 
 
