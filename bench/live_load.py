@@ -6,10 +6,10 @@
 
 What it does (docs/performance.md has the figures and what limits them):
 
-1. Creates the scratch database ipplan_bench_live (dropped and migrated each run) and
-   seeds, through ipplan's services, M plans with K members each (covered by consent),
-   a goal and a measure per plan, and a meeting in progress; logs every member in by
-   writing a Django session for them.
+1. Creates the scratch database ipplan_bench_live (dropped each run and made again
+   from a migrated template, see bench/common.py) and seeds, through ipplan's services,
+   M plans with K members each (covered by consent), a goal and a measure per plan, and
+   a meeting in progress; logs every member in by writing a Django session for them.
 2. Starts N ASGI workers the way production runs them (`uvicorn --workers N
    ipplan.asgi:application`, or N daphne processes) on PostgreSQL and Redis
    (RedisPubSubChannelLayer), with DB_CONN_MAX_AGE=60 and DEBUG=0.
@@ -33,6 +33,11 @@ Throughput mode steps the typing rate (flushing as soon as the previous op is ac
 since the browser's 150 ms batching caps a typist at ~6.7 ops/s) until the p99 edit
 latency passes 100 ms, and reports the committed operations per second of the last step
 under it.
+
+On a machine shared with other work, --own-redis (a private redis-server) and --nice -10
+(scheduling priority for the run's processes and the PostgreSQL backends of its workers)
+keep the neighbours' load out of the figures as far as possible; --setting and
+--db-threads run experiments (bench/settings_overlay.py).
 """
 
 from __future__ import annotations

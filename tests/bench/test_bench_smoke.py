@@ -77,6 +77,7 @@ def test_the_live_load_run_loses_and_duplicates_nothing(bench_env, tmp_path):
             "--participants=2",
             "--duration=2",
             "--settle=0.5",
+            "--call-costs=2",
             f"--database={bench_env['BENCH_PG']}/{database}",
             f"--log-dir={tmp_path}",
             f"--json={out}",
@@ -103,6 +104,7 @@ def test_the_live_load_run_loses_and_duplicates_nothing(bench_env, tmp_path):
     assert floor["receipts"] > 0
     assert floor["lost"] == 0 and floor["duplicated"] == 0, floor
     assert report["summary"]["ipplan"]["peak_rss_mib"][0] > 0
+    assert report["call_costs"]  # the direct per-call measurements ran too
 
 
 def test_the_page_cost_run_answers_every_endpoint(bench_env, tmp_path):
