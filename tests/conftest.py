@@ -10,9 +10,9 @@
 """
 
 import datetime
-import functools
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 
@@ -43,11 +43,18 @@ def _english_msgids():
         yield
 
 
-@functools.cache
+_HASHES: dict[tuple[str, ...], str] = {}
+
+
 def password_hash() -> str:
     # Hashing with the production hasher costs ~0.5 s; the personas share one hash so a
-    # test pays it only when it really logs in with the password.
-    return make_password(PASSWORD)
+    # test pays it only when it really logs in with the password. Keyed by the hasher
+    # list, since some test modules switch to a fast hasher and a hash made under one
+    # list may not verify under another.
+    hashers = tuple(settings.PASSWORD_HASHERS)
+    if hashers not in _HASHES:
+        _HASHES[hashers] = make_password(PASSWORD)
+    return _HASHES[hashers]
 
 
 def make_user(

@@ -427,15 +427,20 @@ def parse_client_frame(text: str) -> dict[str, Any]:
         raise FrameError("The message is not valid JSON.") from None
     if not isinstance(data, dict):
         raise FrameError("The message must be a JSON object.")
-    _check_scalars(data)
+    # Refusals name the op (or meeting request) when it has a usable id, so the client
+    # knows which of its messages was refused.
+    op_id = data.get("op_id", data.get("request_id"))
+    if not (isinstance(op_id, str) and _OP_ID_RE.fullmatch(op_id)):
+        op_id = None
+    try:
+        _check_scalars(data)
+    except FrameError as exc:
+        raise FrameError(exc.message, op_id=op_id) from None
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in CLIENT_SCHEMAS:
-        raise FrameError("Unknown message type.")
+        raise FrameError("Unknown message type.", op_id=op_id)
     errors = sorted(_validator("client", kind).iter_errors(data), key=lambda e: list(e.path))
     if errors:
-        op_id = data.get("op_id")
-        if not (isinstance(op_id, str) and _OP_ID_RE.fullmatch(op_id)):
-            op_id = None  # never echo an op_id that is itself invalid
         where = "/".join(str(p) for p in errors[0].absolute_path) or "message"
         raise FrameError(f"Invalid message ({where}).", op_id=op_id)
     return data
