@@ -9,7 +9,8 @@
 The simulated browser clients are in tests/faults/simclient.py, the checks (nothing
 lost, nothing doubled, everyone converged) in tests/faults/harness.py.
 
-All tests here are marked `processes` (and `slow`): `-m "not processes"` leaves them out.
+Tests on the private services are marked `processes` (the long ones also `slow`):
+`-m "not processes"` leaves them out.
 """
 
 from __future__ import annotations
@@ -27,11 +28,10 @@ from tests.faults import harness, stack
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Everything on the private services is a process test (-m "not processes" skips it).
     for item in items:
-        path = str(item.fspath).replace(os.sep, "/")
-        if "/tests/faults/" in path:
+        if "private_pg" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.processes)
-            item.add_marker(pytest.mark.slow)
 
 
 def _missing() -> str | None:

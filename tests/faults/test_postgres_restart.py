@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.faults import harness
 
 TYPE_BEFORE = 4.0
@@ -20,6 +22,7 @@ PG_DOWN = 4.0
 TYPE_AFTER = 5.0
 
 
+@pytest.mark.slow
 async def test_a_database_restart_keeps_every_edit_exactly_once(fault_stack):
     fault_stack.seed(plans=3, editors=4)
     fault_stack.start(workers=2)

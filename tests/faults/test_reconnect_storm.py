@@ -39,6 +39,7 @@ def _peak(times: list[float], start: float) -> int:
     return max(bins.values(), default=0)
 
 
+@pytest.mark.slow
 async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack):
     fault_stack.seed(plans=PLANS, editors=2, spare_sessions=3)
     fault_stack.start(workers=2)
@@ -102,9 +103,10 @@ async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack
     assert figures["clients"] == SOCKETS >= 200 and figures["plans"] == PLANS
     assert figures["lost"] == 0 and figures["duplicated"] == 0
     assert len(reconnects) >= SOCKETS, "every socket came back"
-    # Jitter: no 100 ms holds more than half of the clients' attempts (a fixed delay
-    # would put all of them in one), and the first retries alone spread over >= 150 ms.
-    assert figures["peak_attempts_per_100ms"] <= SOCKETS // 2
+    # Jitter: the first retry falls uniformly in [250, 500] ms, so about 40 % of the
+    # clients share the busiest 100 ms (a fixed delay would put all of them in one);
+    # allow for chance up to 55 %. The first retries alone spread over >= 150 ms.
+    assert figures["peak_attempts_per_100ms"] <= SOCKETS * 55 // 100
     assert first_attempts[-1] - first_attempts[0] >= 0.15
     # Once the servers are back the reconnects arrive spread out, not as one wave.
     assert figures["peak_reconnects_per_100ms"] <= SOCKETS // 4

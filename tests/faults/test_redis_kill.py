@@ -31,6 +31,7 @@ TYPE_AFTER = 5.0  # seconds of typing after the restart
 SETTLE = 1.5  # seconds after the restart before measuring delivery again
 
 
+@pytest.mark.slow
 async def test_redis_killed_mid_meeting_loses_and_doubles_nothing(fault_stack):
     fault_stack.seed(plans=3, editors=4)
     fault_stack.start(workers=2)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.faults import harness
 
 TYPE_BEFORE = 4.0
 TYPE_AFTER = 5.0
 
 
+@pytest.mark.slow
 async def test_a_killed_worker_moves_its_clients_to_the_other_without_loss(fault_stack):
     fault_stack.seed(plans=3, editors=4)
     fault_stack.start(workers=2)

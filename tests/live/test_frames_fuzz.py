@@ -52,6 +52,7 @@ FIELDS = sorted(
     {name for fields in services.FIELDS.values() for name in fields}
     | {"id", "plan", "revision", "deleted_at", "password", "is_superuser", "created_by"}
 )
+CURRENT = "current"  # stands for the plan's revision when the frame is sent
 ENUMS = ["main", "sub", "achieved", "done", "planned", "edit", "read", "coordinator", "closed"]
 
 
@@ -262,15 +263,15 @@ def well_shaped(stage: Stage) -> st.SearchStrategy[dict]:
         st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z"),
     )
 
-    def op_message(ops: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
+    def op_message(ops: st.SearchStrategy[dict], base: Any = revision) -> st.SearchStrategy[dict]:
         return st.fixed_dictionaries(
-            {"type": st.just("op"), "op_id": op_id, "base_rev": revision, "op": ops}
+            {"type": st.just("op"), "op_id": op_id, "base_rev": base, "op": ops}
         )
 
     return st.one_of(
         op_message(operations(stage)),
         op_message(plausible(stage)),
-        op_message(plausible(stage)),
+        op_message(plausible(stage), st.just(CURRENT)),
         st.fixed_dictionaries({"type": st.just("sync"), "since": revision}),
         st.just({"type": "resync"}),
         st.fixed_dictionaries(
@@ -411,6 +412,8 @@ def throw(
     socket = stage.socket(persona, in_meeting)
     before = _snapshot(stage.plan.pk)
     for frame in frames:
+        if isinstance(frame, dict) and frame.get("base_rev") == CURRENT:
+            frame = {**frame, "base_rev": before[0]}  # the plan's revision right now
         errors_logged.records.clear()
         replies = stage.loop.run(_exchange(socket, frame))
         shown = str(frame)[:300]
