@@ -271,6 +271,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentKindEnum": "ipplan.plans.models.Consent.Kind",
         "ChangeKindEnum": "ipplan.plans.models.Change.Kind",
         "GoalLevelEnum": "ipplan.plans.models.Goal.Level",
+        "CourseKindEnum": "ipplan.courses.models.TreatmentCourse.Kind",
+        "CourseStatusEnum": "ipplan.courses.models.TreatmentCourse.Status",
         "AccessLevelEnum": ["read", "comment", "edit", "manage"],
     },
 }
