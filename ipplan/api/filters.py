@@ -38,8 +38,22 @@ class RevisionFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictChoiceField(forms.ChoiceField):
+    """An absent parameter means "no filter"; a present but empty one is an error, as
+    the schema's enum says (django-filter would silently ignore it)."""
+
+    def clean(self, value: object) -> object:
+        if value == "":
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return super().clean(value)
+
+
+class StrictChoiceFilter(filters.ChoiceFilter):
+    field_class = StrictChoiceField
+
+
 class PlanFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=Plan.Status.choices)
+    status = StrictChoiceFilter(choices=Plan.Status.choices)
     coordinator = IdFilter(field_name="coordinator_id", help_text="Coordinator's user id.")
     mine = filters.BooleanFilter(method="filter_mine", help_text="true: only plans you coordinate.")
 
@@ -59,8 +73,8 @@ def _active_q(day: object) -> Q:
 
 
 class MemberFilter(filters.FilterSet):
-    role = filters.ChoiceFilter(choices=Member.Role.choices)
-    access = filters.ChoiceFilter(choices=Member.Access.choices)
+    role = StrictChoiceFilter(choices=Member.Role.choices)
+    access = StrictChoiceFilter(choices=Member.Access.choices)
     active = filters.BooleanFilter(method="filter_active", help_text="Active today.")
 
     class Meta:
@@ -75,7 +89,7 @@ class MemberFilter(filters.FilterSet):
 
 
 class ConsentFilter(filters.FilterSet):
-    kind = filters.ChoiceFilter(choices=Consent.Kind.choices)
+    kind = StrictChoiceFilter(choices=Consent.Kind.choices)
     valid = filters.BooleanFilter(method="filter_valid", help_text="Valid today.")
 
     class Meta:
@@ -91,8 +105,8 @@ class ConsentFilter(filters.FilterSet):
 
 class GoalFilter(filters.FilterSet):
     theme = IdFilter(field_name="theme_id")
-    level = filters.ChoiceFilter(choices=Goal.Level.choices)
-    status = filters.ChoiceFilter(choices=Goal.Status.choices)
+    level = StrictChoiceFilter(choices=Goal.Level.choices)
+    status = StrictChoiceFilter(choices=Goal.Status.choices)
 
     class Meta:
         model = Goal
@@ -103,7 +117,7 @@ class MeasureFilter(filters.FilterSet):
     theme = IdFilter(field_name="theme_id")
     goal = IdFilter(field_name="goal_id")
     responsible = IdFilter(field_name="responsible_id", help_text="Member id.")
-    status = filters.ChoiceFilter(choices=Measure.Status.choices)
+    status = StrictChoiceFilter(choices=Measure.Status.choices)
 
     class Meta:
         model = Measure
@@ -118,7 +132,7 @@ class ChangeFilter(filters.FilterSet):
     user = IdFilter(field_name="user_id")
     target_type = filters.CharFilter(max_length=20)
     target_id = IdFilter()
-    kind = filters.ChoiceFilter(choices=Change.Kind.choices)
+    kind = StrictChoiceFilter(choices=Change.Kind.choices)
 
     class Meta:
         model = Change
@@ -126,7 +140,7 @@ class ChangeFilter(filters.FilterSet):
 
 
 class AccessLogFilter(filters.FilterSet):
-    via = filters.ChoiceFilter(choices=AccessLog.Via.choices)
+    via = StrictChoiceFilter(choices=AccessLog.Via.choices)
     user = IdFilter(field_name="user_id")
 
     class Meta:
@@ -135,7 +149,7 @@ class AccessLogFilter(filters.FilterSet):
 
 
 class MeetingFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=Meeting.Status.choices)
+    status = StrictChoiceFilter(choices=Meeting.Status.choices)
 
     class Meta:
         model = Meeting
@@ -143,7 +157,7 @@ class MeetingFilter(filters.FilterSet):
 
 
 class CommentFilter(filters.FilterSet):
-    target_type = filters.ChoiceFilter(choices=Comment.Target.choices)
+    target_type = StrictChoiceFilter(choices=Comment.Target.choices)
     target_id = IdFilter()
     thread = IdFilter(method="filter_thread", help_text="A thread: its first comment and replies.")
     resolved = filters.BooleanFilter(

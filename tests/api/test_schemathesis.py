@@ -59,6 +59,12 @@ def _seed(plan, coordinator) -> dict[str, int]:
     comment = record_services.comment_create(
         plan_id=plan.pk, user=coordinator, target_type="theme", target_id=theme.pk, body="Hei"
     )
+    course = services.object_create(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="course",
+        values={"kind": "tsb_outpatient", "provider": "DPS", "status": "referred"},
+    ).result["id"]
     # Generated edits may hand the plan to another coordinator; Kari stays in the group
     # as co-coordinator (covered by consent), so the run does not lock itself out.
     kari = Member.objects.get(plan=plan, user=coordinator)
@@ -79,6 +85,7 @@ def _seed(plan, coordinator) -> dict[str, int]:
         "changes": Change.objects.filter(plan=plan).first().pk,
         "records": MeetingRecord.objects.get(meeting=held).pk,
         "comments": comment.pk,
+        "courses": course,
         "attendee": attendee.pk,
         "deleted_goal": deleted,
     }
