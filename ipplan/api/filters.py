@@ -3,10 +3,13 @@ could tell whether an id exists in another plan); invalid values get 400."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema_field
 
 from ipplan.meetings.models import Meeting
@@ -16,10 +19,50 @@ from ipplan.records.models import Comment
 from .base import MAX_ID
 
 
-class IdField(forms.IntegerField):
+class PresentMeansValue:
+    """An absent query parameter means "no filter"; a present one must be a valid value,
+    as the schema says (django-filter would silently ignore an empty or junk value)."""
+
+    def clean(self, value: object) -> object:
+        if value == "":
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return super().clean(value)
+
+
+class IdField(PresentMeansValue, forms.IntegerField):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+_JUNK = object()
+
+
+class StrictBooleanWidget(BooleanWidget):
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> object:
+        raw = data.get(name)
+        if raw is not None and str(raw).lower() not in {"true", "false", "1", "0"}:
+            return _JUNK
+        return super().value_from_datadict(data, files, name)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """Only true/false (or 1/0); anything else is a 400, not "no filter"."""
+
+    widget = StrictBooleanWidget
+
+    def clean(self, value: object) -> object:
+        if value is _JUNK:
+            raise forms.ValidationError(self.error_messages["required"], code="invalid")
+        return super().clean(value)
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["widget"] = StrictBooleanWidget
         super().__init__(*args, **kwargs)
 
 
@@ -30,7 +73,7 @@ class IdFilter(filters.NumberFilter):
 
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_ID})
 class RevisionFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = type("RevisionField", (PresentMeansValue, forms.IntegerField), {})
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("min_value", 0)
@@ -38,14 +81,8 @@ class RevisionFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class StrictChoiceField(forms.ChoiceField):
-    """An absent parameter means "no filter"; a present but empty one is an error, as
-    the schema's enum says (django-filter would silently ignore it)."""
-
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        return super().clean(value)
+class StrictChoiceField(PresentMeansValue, forms.ChoiceField):
+    pass
 
 
 class StrictChoiceFilter(filters.ChoiceFilter):
@@ -55,7 +92,7 @@ class StrictChoiceFilter(filters.ChoiceFilter):
 class PlanFilter(filters.FilterSet):
     status = StrictChoiceFilter(choices=Plan.Status.choices)
     coordinator = IdFilter(field_name="coordinator_id", help_text="Coordinator's user id.")
-    mine = filters.BooleanFilter(method="filter_mine", help_text="true: only plans you coordinate.")
+    mine = StrictBooleanFilter(method="filter_mine", help_text="true: only plans you coordinate.")
 
     class Meta:
         model = Plan
@@ -75,7 +112,7 @@ def _active_q(day: object) -> Q:
 class MemberFilter(filters.FilterSet):
     role = StrictChoiceFilter(choices=Member.Role.choices)
     access = StrictChoiceFilter(choices=Member.Access.choices)
-    active = filters.BooleanFilter(method="filter_active", help_text="Active today.")
+    active = StrictBooleanFilter(method="filter_active", help_text="Active today.")
 
     class Meta:
         model = Member
@@ -90,7 +127,7 @@ class MemberFilter(filters.FilterSet):
 
 class ConsentFilter(filters.FilterSet):
     kind = StrictChoiceFilter(choices=Consent.Kind.choices)
-    valid = filters.BooleanFilter(method="filter_valid", help_text="Valid today.")
+    valid = StrictBooleanFilter(method="filter_valid", help_text="Valid today.")
 
     class Meta:
         model = Consent
@@ -160,7 +197,7 @@ class CommentFilter(filters.FilterSet):
     target_type = StrictChoiceFilter(choices=Comment.Target.choices)
     target_id = IdFilter()
     thread = IdFilter(method="filter_thread", help_text="A thread: its first comment and replies.")
-    resolved = filters.BooleanFilter(
+    resolved = StrictBooleanFilter(
         method="filter_resolved", help_text="Threads (first comments) by resolved state."
     )
 
