@@ -198,6 +198,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.sent_rev = 0
         self.send_lock = asyncio.Lock()
         self.my_ops: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.refusals: collections.OrderedDict[str, tuple] = collections.OrderedDict()
         self.you: dict[str, Any] | None = None
         self.meeting_id: int | None = None
         self.attended = False
@@ -384,6 +385,12 @@ class PlanConsumer(AsyncWebsocketConsumer):
 
     async def on_op(self, message: dict) -> None:
         op_id = message["op_id"]
+        refusal = self.refusals.get(op_id)
+        if refusal is not None:
+            # Sent again on this socket after it was refused: one op id, one outcome
+            # (the world may have changed since, but this op was answered).
+            await self.send_error(op_id, *refusal)
+            return
         self.my_ops[op_id] = None
         while len(self.my_ops) > 1000:
             self.my_ops.popitem(last=False)
@@ -399,6 +406,9 @@ class PlanConsumer(AsyncWebsocketConsumer):
         except OperationError as exc:
             await self.send_error(op_id, exc.code, exc.message, exc.field)
             if exc.code not in {"conflict", "unavailable"}:
+                self.refusals[op_id] = (exc.code, exc.message, exc.field)
+                while len(self.refusals) > 1000:
+                    self.refusals.popitem(last=False)
                 # Put the sender's view right: the truth, at a revision it can follow.
                 await self.owe_snapshot()
             return

@@ -44,19 +44,20 @@ LIMIT = 5.0  # seconds: the issue's bound for every ending
 
 
 @pytest.fixture(scope="module")
-def lifetime(private_pg) -> Iterator[harness.FaultStack]:
+def lifetime(private_pg, request) -> Iterator[harness.FaultStack]:
     """One stack for the module; each test works on its own plan (index below)."""
     pg, template = private_pg
     if pg.process is None or pg.process.poll() is not None:
         pg.start()
     workdir = Path(tempfile.mkdtemp(prefix="ipplan_fault_lifetime_"))
     fs = harness.FaultStack(pg, template, "socket_lifetime", workdir)
+    failed_before = request.session.testsfailed
     try:
         fs.seed(plans=9, editors=3, spare_sessions=1)
         fs.start(workers=2)
         yield fs
     finally:
-        if os.environ.get("IPPLAN_FAULT_KEEP_LOGS"):
+        if os.environ.get("IPPLAN_FAULT_KEEP_LOGS") or request.session.testsfailed > failed_before:
             harness.keep_logs(fs, "socket_lifetime")
         fs.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -92,7 +93,12 @@ async def _closed_within(client: SimClient, since: float, code: int) -> float:
     deadline = since + LIMIT + 5
     while client.final_close is None and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    assert client.final_close == code, (client.name, client.final_close, client.closes)
+    assert client.final_close == code, (
+        client.name,
+        client.final_close,
+        [(round(t - since, 2), c) for t, c in client.closes],
+        dict(client.errors),
+    )
     return client.closes[-1][0] - since
 
 

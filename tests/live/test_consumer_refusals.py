@@ -433,3 +433,37 @@ async def test_withdrawing_consent_closes_the_covered_members_sockets(
     # The coordinator keeps access and sees the change (as an op without its content).
     op = await kari.expect("op")
     assert op["op"] == {"type": "set", "target": "consent", "id": consent.pk}
+
+
+async def test_a_refused_op_sent_again_on_the_socket_stays_refused(sockets, plan, coordinator):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    await db(
+        services.object_delete, plan_id=plan.pk, user=coordinator, target="goal", target_id=goal.pk
+    )
+    await kari.expect("op")
+    frame = {
+        "type": "op",
+        "op_id": op_id(),
+        "base_rev": plan.revision + 1,
+        "op": {
+            "type": "set",
+            "target": "goal",
+            "id": goal.pk,
+            "field": "status",
+            "value": "achieved",
+        },
+    }
+    await kari.send(frame)
+    assert (await kari.expect("error"))["code"] == "not_found"
+    # The goal comes back; the same op sent again still has its one outcome.
+    await db(
+        services.apply_operation,
+        plan_id=plan.pk,
+        user=coordinator,
+        op={"type": "restore", "target": "goal", "id": goal.pk},
+    )
+    await kari.send(frame)
+    again = await kari.expect("error")
+    assert (again["op_id"], again["code"]) == (frame["op_id"], "not_found")
+    assert (await db(Goal.objects.get, pk=goal.pk)).status == "in_progress"

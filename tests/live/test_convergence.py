@@ -16,8 +16,9 @@ their connection and reconnect, resend and ask for snapshots. After quiescence:
 The number of schedules and the seed come from the environment:
 IPPLAN_CONVERGENCE_CASES (default 200) and IPPLAN_CONVERGENCE_SEED. The seed fixes
 every client decision (what to edit, when to drop, which message to lose); the exact
-interleaving still depends on timing, so a failure prints its seed to rerun with
-IPPLAN_CONVERGENCE_CASES=1 IPPLAN_CONVERGENCE_SEED=<seed>.
+interleaving still depends on timing. Ten schedules share a plan (each starts from the
+state the previous one left), so a failure names the seed of its first schedule too;
+rerun that block with IPPLAN_CONVERGENCE_SEED=<first> IPPLAN_CONVERGENCE_CASES=<n>.
 """
 
 from __future__ import annotations
@@ -621,9 +622,11 @@ async def run_schedule(seed: int, plan: Plan, clients: list[SimClient], users: d
             for client in clients:
                 client.lose = 0.0
                 await client.pump()
-                behind = not client.syncing and not client.pending and client.rev < revision
+                # Behind with nothing arriving: it lost the last message(s) (perhaps
+                # the ack of its op in flight) and no later one showed the gap. A real
+                # client notices with a timer; here quiescence is the timer.
+                behind = not client.syncing and client.rev < revision
                 if behind and client.comm is not None and loop.time() - client.last_sync > 0.5:
-                    # It lost the last message(s) and no later one showed the gap.
                     client.last_sync = loop.time()
                     await client._send({"type": "sync", "since": client.rev})
             if all(c.settled(revision) for c in clients):
@@ -642,7 +645,11 @@ async def run_schedule(seed: int, plan: Plan, clients: list[SimClient], users: d
         for client in clients:
             assert client.state == fresh, f"client {client.index} differs from the database"
     except AssertionError as error:
-        raise AssertionError(f"seed {seed}: {error}") from error
+        first = SEED + (seed - SEED) // SCHEDULES_PER_PLAN * SCHEDULES_PER_PLAN
+        raise AssertionError(
+            f"seed {seed} (schedule {seed - first + 1} of the plan whose first seed is"
+            f" {first}): {error}"
+        ) from error
     return {
         "ops": sum(len(c.acked) for c in clients),
         "refused": sum(len(c.refused) for c in clients),
