@@ -281,6 +281,11 @@ SPECTACULAR_SETTINGS = {
 IPPLAN_LIVE_MAX_FRAME_BYTES = 256 * 1024
 IPPLAN_LIVE_RATE_PER_SECOND = int(os.environ.get("IPPLAN_LIVE_RATE_PER_SECOND", "50"))
 IPPLAN_LIVE_RATE_BURST = int(os.environ.get("IPPLAN_LIVE_RATE_BURST", "200"))
+# Each socket re-checks its session and access this often (logout/expiry close it
+# within 5 s even if a notification is lost); see docs/architecture.md.
+IPPLAN_LIVE_RECHECK_SECONDS = float(os.environ.get("IPPLAN_LIVE_RECHECK_SECONDS", "2"))
+# Database threads (one connection each) for the live sockets of one process.
+IPPLAN_LIVE_DB_THREADS = int(os.environ.get("IPPLAN_LIVE_DB_THREADS", "4"))
 
 LOGGING = {
     "version": 1,
