@@ -281,9 +281,13 @@ SPECTACULAR_SETTINGS = {
 IPPLAN_LIVE_MAX_FRAME_BYTES = 256 * 1024
 IPPLAN_LIVE_RATE_PER_SECOND = int(os.environ.get("IPPLAN_LIVE_RATE_PER_SECOND", "50"))
 IPPLAN_LIVE_RATE_BURST = int(os.environ.get("IPPLAN_LIVE_RATE_BURST", "200"))
-# Each socket re-checks its session and access this often (logout/expiry close it
-# within 5 s even if a notification is lost); see docs/architecture.md.
-IPPLAN_LIVE_RECHECK_SECONDS = float(os.environ.get("IPPLAN_LIVE_RECHECK_SECONDS", "2"))
+# Each socket's full re-check of session, account and access: the fallback behind the
+# immediate notifications and the poll below; see docs/architecture.md.
+IPPLAN_LIVE_RECHECK_SECONDS = float(os.environ.get("IPPLAN_LIVE_RECHECK_SECONDS", "30"))
+# How often one task per process polls, for all its sockets together, the plans'
+# revisions, the sessions and the meetings (ipplan/live/watch.py). Keep it well under 5:
+# logout, expiry and ended access must close sockets within 5 s even without Redis.
+IPPLAN_LIVE_POLL_SECONDS = float(os.environ.get("IPPLAN_LIVE_POLL_SECONDS", "2"))
 # Database threads (one connection each) for the live sockets of one process.
 IPPLAN_LIVE_DB_THREADS = int(os.environ.get("IPPLAN_LIVE_DB_THREADS", "4"))
 

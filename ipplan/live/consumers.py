@@ -15,99 +15,52 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
-import contextlib
 import json
 import logging
 import random
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from ipplan.live import protocol
-from ipplan.live.notify import plan_group, user_group
+from ipplan.live.notify import Message, collecting, plan_group, user_group
 from ipplan.live.protocol import FrameError
 from ipplan.live.snapshot import as_ack_message, as_op_message, change_events
 
 from . import handlers
+from .dbthreads import _setting, close_db_threads, on_db_thread
 from .handlers import OperationError
+from .watch import MEETINGS, SOCKETS
+
+__all__ = ["EVENTS", "PlanConsumer", "close_db_threads", "on_db_thread"]
 
 logger = logging.getLogger(__name__)
 
 SYNC_LIMIT = 2000  # further behind than this, a client gets a snapshot instead of ops
 PRESENCE_REFRESH = 20.0  # seconds between presence keep-alives
 PRESENCE_TTL = 60.0  # a presence entry not refreshed for this long is dropped
-MEETING_RECHECK_EVERY = 5  # re-read the meeting state every n-th timer tick
+WATCH_STEP = 5.0  # seconds between the socket's own timer ticks (see _watch)
 REFUSED_WINDOW = 10.0  # seconds in which more than RATE_BURST refused frames close
 FRAME_COST = {"sync": 5, "resync": 10}  # snapshots and ranges cost more than one op
 SNAPSHOT_GAP = 1.0  # seconds between correcting snapshots after refused ops
 _ID = re.compile(r"[0-9]{1,18}")
 
 
-def _setting(name: str, default: float) -> float:
-    return getattr(settings, name, default)
+def _collected(func: Callable[..., Any]) -> Callable[..., tuple[Any, list[Message]]]:
+    """`func` with the notifications it commits collected, for PlanConsumer.publish."""
 
+    def run(**kwargs: Any) -> tuple[Any, list[Message]]:
+        with collecting() as sink:
+            result = func(**kwargs)
+        return result, sink
 
-# -------------------------------------------------------------- the database threads
-
-_executor: concurrent.futures.ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _db_executor() -> concurrent.futures.ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=int(_setting("IPPLAN_LIVE_DB_THREADS", 4)),
-                thread_name_prefix="ipplan-live-db",
-            )
-        return _executor
-
-
-def on_db_thread(func: Callable[..., Any]) -> Callable[..., Any]:
-    """`func` as a coroutine function, run on the live sockets' database threads.
-
-    Channels' default (thread-sensitive) runs every socket's database work in a process
-    on one thread, one call at a time: a slow query or a wait for a plan lock held in
-    another process then stalls every socket of the process, handshakes included. A
-    small pool (IPPLAN_LIVE_DB_THREADS, one connection each) keeps them independent;
-    writers of one plan still queue on the plan's row lock in PostgreSQL, and each
-    call is one transaction, so nothing depends on which thread runs it. Connections
-    are closed or kept around each call as DB_CONN_MAX_AGE says.
-    """
-    return database_sync_to_async(func, thread_sensitive=False, executor=_db_executor())
-
-
-def close_db_threads() -> None:
-    """Close the database connections of the pool's threads and stop the pool (tests,
-    shutdown). A fresh pool starts on the next call."""
-    global _executor
-    with _executor_lock:
-        executor, _executor = _executor, None
-    if executor is None:
-        return
-    workers = executor._max_workers
-    barrier = threading.Barrier(workers)
-
-    def close() -> None:
-        # The barrier holds each thread until all have a task: one close per thread.
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=10)
-        connections.close_all()
-
-    for future in [executor.submit(close) for _worker in range(workers)]:
-        future.result(timeout=30)
-    executor.shutdown(wait=True)
+    return run
 
 
 # ------------------------------------------------------------------- the event cache
@@ -235,13 +188,17 @@ class PlanConsumer(AsyncWebsocketConsumer):
 
         # Subscribe before reading the state, so no change falls between the two.
         # (Until `joined` is set, notifications are ignored: the read covers them.)
-        await self.channel_layer.group_add(plan_group(self.plan_id), self.channel_name)
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-        self.subscribed = True
+        # Without the channel layer (Redis down) the socket still works: the process's
+        # poll (watch.py) catches it up every 2 s, and _watch subscribes it later.
+        await self.subscribe()
         resume = int(since) if since and _ID.fullmatch(since) else None
         try:
-            joined = await on_db_thread(handlers.join)(
-                plan_id=self.plan_id, user=user, meeting_id=self.meeting_id, since=resume
+            joined = await self.write(
+                handlers.join,
+                plan_id=self.plan_id,
+                user=user,
+                meeting_id=self.meeting_id,
+                since=resume,
             )
         except DatabaseError:
             logger.warning("live join failed for plan %s", self.plan_id, exc_info=True)
@@ -268,10 +225,37 @@ class PlanConsumer(AsyncWebsocketConsumer):
             else:
                 await self._send_snapshot_locked(snapshot)
         await self._announce_presence(hello=True)
+        SOCKETS.add(self)
         self.watcher = asyncio.ensure_future(self._watch())
+
+    async def subscribe(self) -> bool:
+        try:
+            await self.channel_layer.group_add(plan_group(self.plan_id), self.channel_name)
+            await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        except Exception as exc:
+            logger.warning("live subscribe failed for plan %s: %s", self.plan_id, exc_name(exc))
+            return False
+        self.subscribed = True
+        return True
+
+    async def write(self, func: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run a handler that may commit on a database thread, then publish its
+        notifications from here (see notify.collecting)."""
+        result, messages = await on_db_thread(_collected(func))(**kwargs)
+        await self.publish(messages)
+        return result
+
+    async def publish(self, messages: list[Message]) -> None:
+        for group, message in messages:
+            try:
+                await self.channel_layer.group_send(group, message)
+            except Exception as exc:
+                # Committed already; the other sockets' poll finds it within 2 s.
+                logger.warning("live notify failed for %s: %s", group, exc_name(exc))
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        SOCKETS.discard(self)
         for task in (getattr(self, "watcher", None), getattr(self, "snapshot_task", None)):
             if task is not None:
                 task.cancel()
@@ -395,7 +379,8 @@ class PlanConsumer(AsyncWebsocketConsumer):
         while len(self.my_ops) > 1000:
             self.my_ops.popitem(last=False)
         try:
-            result = await on_db_thread(handlers.apply_op)(
+            result = await self.write(
+                handlers.apply_op,
                 plan_id=self.plan_id,
                 user=self.user,
                 op=message["op"],
@@ -447,8 +432,8 @@ class PlanConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            await on_db_thread(handlers.meeting_action)(
-                meeting_id=self.meeting_id, user=self.user, message=message
+            await self.write(
+                handlers.meeting_action, meeting_id=self.meeting_id, user=self.user, message=message
             )
         except OperationError as exc:
             await self.send_error(request_id, exc.code, exc.message, exc.field)
@@ -599,15 +584,28 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.sent_rev = data["rev"]
         self.last_snapshot = time.monotonic()
 
-    async def _send_meeting(self, force: bool = False) -> None:
-        state, attended = await on_db_thread(handlers.meeting_for_socket)(
-            plan_id=self.plan_id,
-            user=self.user,
-            meeting_id=self.meeting_id,
-            attended=self.attended,
-        )
-        self.attended = attended
-        if force or state != self.last_meeting:
+    async def _send_meeting(self) -> None:
+        await self.meeting_state_is(await MEETINGS.fresh(self.plan_id, self.meeting_id))
+
+    async def meeting_state_is(self, state: dict[str, Any] | None) -> None:
+        """Send the meeting's state if it changed; join a meeting that has started."""
+        if self.closed or not self.joined:
+            return
+        if (
+            self.meeting_id is not None
+            and not self.attended
+            and state is not None
+            and state["status"] == "in_progress"
+        ):
+            # Opened before the meeting started: this user attends from now on.
+            state, self.attended = await self.write(
+                handlers.meeting_for_socket,
+                plan_id=self.plan_id,
+                user=self.user,
+                meeting_id=self.meeting_id,
+                attended=self.attended,
+            )
+        if state != self.last_meeting:
             self.last_meeting = state
             await self.send_message({"type": "meeting", "meeting": state})
 
@@ -628,7 +626,14 @@ class PlanConsumer(AsyncWebsocketConsumer):
         }
 
     async def _announce_presence(self, hello: bool = False) -> None:
-        await self.channel_layer.group_send(plan_group(self.plan_id), self._presence_message(hello))
+        # Presence is a courtesy: without the channel layer the socket goes on (the
+        # others learn of it at the next keep-alive after Redis is back).
+        try:
+            await self.channel_layer.group_send(
+                plan_group(self.plan_id), self._presence_message(hello)
+            )
+        except Exception as exc:
+            logger.warning("live presence failed on plan %s: %s", self.plan_id, exc_name(exc))
 
     def _presence_list(self) -> list[dict[str, Any]]:
         users: dict[int, dict[str, Any]] = {}
@@ -668,18 +673,27 @@ class PlanConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _watch(self) -> None:
-        interval = float(_setting("IPPLAN_LIVE_RECHECK_SECONDS", 2.0))
-        await asyncio.sleep(random.uniform(0, interval))  # spread the sockets' checks
-        tick = 0
-        last_refresh = time.monotonic()
+        """The socket's own timer. Revisions, sessions and the meeting are polled for
+        all sockets of the process together (watch.SOCKETS); here: the full recheck
+        every IPPLAN_LIVE_RECHECK_SECONDS, presence keep-alives, and subscribing again
+        if the channel layer was down when the socket opened."""
+        interval = float(_setting("IPPLAN_LIVE_RECHECK_SECONDS", 30.0))
+        step = min(WATCH_STEP, interval)
+        now = time.monotonic()
+        # Spread the sockets' full checks over the interval.
+        next_check = now + random.uniform(0, interval)
+        last_refresh = now
         while not self.closed:
-            tick += 1
+            await asyncio.sleep(step)
             try:
-                if not await self.recheck():
-                    return
-                if tick % MEETING_RECHECK_EVERY == 0:
-                    await self._send_meeting()
                 now = time.monotonic()
+                if not self.subscribed and await self.subscribe():
+                    await self._announce_presence(hello=True)
+                    await self.send_pending()  # what the missed notifications said
+                if now >= next_check:
+                    next_check = now + interval
+                    if not await self.recheck():
+                        return
                 if now - last_refresh > PRESENCE_REFRESH:
                     last_refresh = now
                     self.presence[self.channel_name] = self._my_presence()
@@ -695,9 +709,13 @@ class PlanConsumer(AsyncWebsocketConsumer):
                         await self._send_presence()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("live recheck failed on plan %s", self.plan_id, exc_info=True)
-            await asyncio.sleep(interval)
+            except Exception as exc:
+                logger.warning("live recheck failed on plan %s: %s", self.plan_id, exc_name(exc))
+
+
+def exc_name(exc: BaseException) -> str:
+    # Exception texts can quote data (e.g. a failed statement's values): log the type.
+    return type(exc).__name__
 
 
 def _touches_access(event: dict) -> bool:

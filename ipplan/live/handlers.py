@@ -10,13 +10,18 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from ipplan.meetings import services as meetings
 from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from ipplan.plans import services
-from ipplan.plans.models import AccessLog, Member, Plan
-from ipplan.plans.permissions import Level, PlanAccess, plan_access
+from ipplan.plans.models import AccessLog, Consent, Member, Plan
+from ipplan.plans.permissions import Level, PlanAccess, _active_member_q, plan_access
 from ipplan.plans.services import OperationError
 
 from .protocol import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
@@ -121,6 +126,12 @@ def _socket_meeting(plan_id: int, meeting_id: int | None) -> Meeting | None:
     return load_meeting(in_progress.pk) if in_progress else None
 
 
+def meeting_state_for(*, plan_id: int, meeting_id: int | None) -> dict[str, Any] | None:
+    """The state of a socket's meeting (the named one, or the plan's meeting in
+    progress). The same for every user: the per-process cache shares it."""
+    return meeting_state(_socket_meeting(plan_id, meeting_id))
+
+
 def meeting_for_socket(
     *, plan_id: int, user: Any, meeting_id: int | None, attended: bool
 ) -> tuple[dict[str, Any] | None, bool]:
@@ -214,6 +225,71 @@ def recheck(*, session_key: str | None, user_id: int, plan_id: int) -> dict[str,
     if access.level < Level.READ:
         return {"close": CLOSE_FORBIDDEN}
     return {"close": None, "user": user, "you": you(user, access), "rev": plan.revision}
+
+
+_DB_SESSION_ENGINES = {
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+}
+
+
+def poll(*, plan_ids: list[int], sessions: dict[str, int]) -> dict[str, Any]:
+    """One cheap look at everything this process's sockets depend on, in four queries
+    whatever the number of sockets: each plan's revision and who may read it today
+    (`readers`: the same rule as permissions.visible_plans, so a consent or membership
+    that ran out by date counts too), and which sessions are still valid for their
+    user (not logged out or expired, account active, password unchanged). `sessions`
+    maps session key to the socket's user id.
+
+    It only decides which sockets need a closer look: a socket whose user is not among
+    its plan's readers, or whose session is not in `valid`, gets the full,
+    authoritative `recheck`. With a session engine that is not database-backed,
+    `valid` is None and every socket gets the full check.
+    """
+    day = timezone.localdate()
+    revisions: dict[int, int] = {}
+    readers: dict[int, set[int]] = {}
+    for pk, revision, coordinator_id, person_user_id in Plan.objects.filter(
+        pk__in=plan_ids
+    ).values_list("pk", "revision", "coordinator_id", "person__user_id"):
+        revisions[pk] = revision
+        readers[pk] = {coordinator_id, person_user_id}
+    covering = Consent.objects.filter(
+        Consent.valid_q(day), kind=Consent.Kind.SHARING, members=OuterRef("pk")
+    )
+    for plan_id, user_id in Member.objects.filter(
+        _active_member_q(day), Exists(covering), plan_id__in=plan_ids
+    ).values_list("plan_id", "user_id"):
+        readers[plan_id].add(user_id)
+    if settings.SESSION_ENGINE not in _DB_SESSION_ENGINES:
+        return {"revisions": revisions, "readers": readers, "valid": None}
+    rows = Session.objects.filter(
+        session_key__in=list(sessions), expire_date__gt=timezone.now()
+    ).values_list("session_key", "session_data")
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    claims: dict[str, tuple[str, str]] = {}
+    for key, data in rows:
+        decoded = store_class().decode(data)
+        claims[key] = (
+            str(decoded.get(auth.SESSION_KEY, "")),
+            str(decoded.get(auth.HASH_SESSION_KEY, "")),
+        )
+    users = {
+        str(u.pk): u
+        for u in get_user_model()
+        .objects.filter(pk__in=set(sessions.values()), is_active=True)
+        .only("pk", "password", "is_active")
+    }
+    valid = set()
+    for key, (user_id, auth_hash) in claims.items():
+        user = users.get(user_id)
+        if (
+            user is not None
+            and str(sessions[key]) == user_id
+            and constant_time_compare(auth_hash, user.get_session_auth_hash())
+        ):
+            valid.add(key)
+    return {"revisions": revisions, "readers": readers, "valid": valid}
 
 
 def user_name(user_id: Any) -> str | None:

@@ -6,12 +6,18 @@ correctness: clients notice a revision gap and catch up, and sockets re-check ac
 and meeting state on a timer. These messages only make things fast.
 """
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
+
+Message = tuple[str, dict]
+_collector = threading.local()
 
 
 def plan_group(plan_id: int) -> str:
@@ -41,7 +47,35 @@ def notify_user_logged_out(*, user_id: int) -> None:
     _send(user_group(user_id), {"type": "user.session", "user": user_id})
 
 
+@contextlib.contextmanager
+def collecting() -> Iterator[list[Message]]:
+    """Collect the notifications sent in this thread instead of publishing them.
+
+    A live socket's database call runs on a worker thread; publishing from there
+    (async_to_sync inside on_commit) holds that thread, and with it a database
+    connection, for a Redis round trip per change. The socket publishes what was
+    collected from its event loop instead (PlanConsumer.publish). If the block fails
+    after something was committed, the notifications go out here before the error
+    propagates, so none is lost to an exception.
+    """
+    outer = getattr(_collector, "sink", None)
+    sink: list[Message] = []
+    _collector.sink = sink
+    try:
+        yield sink
+    except BaseException:
+        _collector.sink = outer
+        for group, message in sink:
+            _send(group, message)
+        raise
+    _collector.sink = outer
+
+
 def _send(group: str, message: dict) -> None:
+    sink = getattr(_collector, "sink", None)
+    if sink is not None:
+        sink.append((group, message))
+        return
     layer = get_channel_layer()
     if layer is None:
         return

@@ -237,8 +237,9 @@ class SimClient:
                 await asyncio.sleep(backoff_delay(self.attempt))
                 self.attempt += 1
                 continue
-            # connection.js resets the backoff as soon as a socket opens.
-            self.attempt = 0
+            # Like connection.js, the backoff starts over only when the first frame
+            # arrives (in _session), not on open: the server may accept a socket and
+            # close it at once (1011 while the database is down at join).
             self.opens.append((time.monotonic(), self.server or ""))
             await self._session(ws)
             code = ws.close_code
@@ -260,6 +261,7 @@ class SimClient:
         self.resend_after_catch_up = self.state is not None
         try:
             async for raw in ws:
+                self.attempt = 0  # a frame: the server joined us (see _run)
                 outbox: list[dict] = []
                 try:
                     self.handle(json.loads(raw), outbox)

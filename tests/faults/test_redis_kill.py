@@ -135,11 +135,6 @@ class LayerLostAfterSnapshot(InMemoryChannelLayer):
         await super().group_send(group, message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug, reported: PlanConsumer.connect awaits _announce_presence(hello=True) "
-    "unguarded after the snapshot, so a channel-layer failure then ends the new socket",
-)
 async def test_a_channel_layer_failure_while_announcing_a_newcomer_keeps_its_socket(
     live_sockets, plan, coordinator, settings
 ):

@@ -4,6 +4,11 @@
 // States: 'connecting' (first attempt), 'open' (socket open), 'reconnecting' (lost, trying
 // again), 'offline' (the browser says so, or several attempts failed; still trying),
 // 'ended' (session over: 4401), 'forbidden' (4403/4404: access gone; no retries).
+//
+// The backoff starts over only when a frame arrives on a socket, not when it opens: the
+// server accepts a socket before it has joined the plan and may close it at once (1011
+// while the database is down), and resetting on open would turn a server restart into a
+// tight reconnect loop from every open page.
 
 const BASE_DELAY = 500;
 const MAX_DELAY = 30000;
@@ -42,6 +47,7 @@ export class Connection {
     this.state = 'connecting';
     this.attempt = 0;
     this.everOpened = false;
+    this.heard = false; // a frame arrived on the current socket (see the note at the top)
     this.stopped = false;
     this.retryTimer = null;
     this.pingTimer = null;
@@ -114,7 +120,7 @@ export class Connection {
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      this.attempt = 0;
+      this.heard = false;
       this.everOpened = true;
       this.lastFrameAt = Date.now();
       this.pingAt = 0;
@@ -126,6 +132,11 @@ export class Connection {
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
       this.lastFrameAt = Date.now();
+      if (!this.heard) {
+        // The server joined us to the plan (snapshot, or you/ops on a resume).
+        this.heard = true;
+        this.attempt = 0;
+      }
       let data;
       try {
         data = JSON.parse(event.data);

@@ -1,7 +1,8 @@
 // The live plan in the browser: the server's state at revision `rev`, this person's
 // pending changes on top, and the bookkeeping that makes the two meet again after a
 // gap, a reconnect or a reload.  No DOM here (tests/meetings/js/ drive it with a fake
-// server); the room (room.js) listens to its events and renders.
+// server, tests/live/js/store.test.mjs message by message); the room (room.js) listens
+// to its events and renders.
 //
 // Rules (docs/protocol.md):
 // - every op/ack carries `rev`; they are applied strictly in order.  A message with
@@ -9,6 +10,12 @@
 // - our ops carry client-made op_ids; after a reconnect they are sent again with the
 //   same ids and the server applies each once.  An op message carrying one of our pending
 //   op_ids is our own op (e.g. committed before the ack was lost), treated as its ack.
+//   One at rev <= ours is already in the state: it settles the op at once (also while a
+//   sync is in flight) and is never applied again.
+// - an op sent but not acknowledged when a snapshot replaces the state is sent again as
+//   it was (same op_id, base_rev, op): the server may have committed it into that
+//   snapshot and will not send its ack by itself; the resend gets the ack.  A resend is
+//   always the first message again, never a rebased one (text included).
 // - text fields: FieldSync (OT, one outstanding op per field, keystrokes composed and
 //   sent every FLUSH_MS).  Scalars (dates, status, responsible): "set", shown at once,
 //   put back and explained if the server refuses.  Structure (create/delete/move/restore):
@@ -54,6 +61,7 @@ export class LiveStore {
     this.fields = new Map(); // key -> FieldSync
     this.overlays = new Map(); // key -> [{opId, value}] scalar values sent, not acked yet
     this.pending = new Map(); // opId -> {msg, kind, key, sent, transmitted, at, resolve, reject}
+    this.refused = new Set(); // op_ids refused lately: a resend of one gets its error again
     this.queue = []; // op/ack messages held while a sync is in flight
     this.syncing = null; // null | 'gap' | 'catchup'
     this.catchUpUntil = null;
@@ -273,11 +281,20 @@ export class LiveStore {
       return;
     }
     if (!this.open || this.syncing || this.rev === null) return;
-    const overdue = [...this.pending.values()].some((e) => e.sent && now - e.at > ACK_PATIENCE_MS);
-    const textOverdue = [...this.fields.values()].some(
-      (f) => f.sent && f.pending && now - f.sentAt > ACK_PATIENCE_MS,
-    );
-    if (overdue || textOverdue) this._requestSync(this.rev, 'gap');
+    let overdue = false;
+    for (const e of this.pending.values()) {
+      if (e.sent && now - e.at > ACK_PATIENCE_MS) {
+        e.sent = false; // goes out again (same message) once the sync reply is in
+        overdue = true;
+      }
+    }
+    for (const f of this.fields.values()) {
+      if (f.sent && f.pending && !f.catchingUp && now - f.sentAt > ACK_PATIENCE_MS) {
+        f.sent = false;
+        overdue = true;
+      }
+    }
+    if (overdue) this._requestSync(this.rev, 'gap');
   }
 
   _requestSync(since, kind) {
@@ -339,8 +356,33 @@ export class LiveStore {
     this.emit('snapshot', this.state);
     if (this.focus) this.setFocus(this.focus);
     for (const m of queued) this._committed(m);
+    this._resendInFlight();
     this._changedPending();
     this.flush();
+  }
+
+  /**
+   * After a snapshot: every op that went out on this connection and is not acknowledged
+   * goes out again unchanged.  If the snapshot already contains it, the server sent (or
+   * will send) no ack for it by itself; the resend is answered with the ack of the
+   * original change (rev <= the snapshot's: settled, see _duplicate), or, if it is
+   * committed after the snapshot, with its ack in order.  Ops not sent yet go out with
+   * the next flush as usual.
+   */
+  _resendInFlight() {
+    if (!this.open) return;
+    const now = Date.now();
+    for (const f of this.fields.values()) {
+      const msg = f.inFlight();
+      if (!msg) continue;
+      if (this.send(msg)) f.sentAt = now;
+      else f.sent = false;
+    }
+    for (const entry of this.pending.values()) {
+      if (!entry.sent) continue;
+      if (this.send(entry.msg)) entry.at = now;
+      else entry.sent = false;
+    }
   }
 
   _ensureFields(target, obj, rev) {
@@ -419,12 +461,15 @@ export class LiveStore {
 
   _committed(msg) {
     if (this.rev === null) return; // the first snapshot covers it
-    if (this.syncing) {
-      this.queue.push(msg);
+    if (msg.rev <= this.rev) {
+      // Already in our state.  Checked before `syncing`: the ack of one of our ops
+      // settles it even while we wait for a sync reply, which may not contain it
+      // (it only holds what comes after the revision we asked from).
+      this._duplicate(msg);
       return;
     }
-    if (msg.rev <= this.rev) {
-      this._duplicate(msg);
+    if (this.syncing) {
+      this.queue.push(msg);
       return;
     }
     if (msg.rev > this.rev + 1) {
@@ -438,7 +483,20 @@ export class LiveStore {
   _duplicate(msg) {
     // Already in our state (e.g. the ack of a resend the server recognised).
     const entry = this.pending.get(msg.op_id);
-    if (entry) this._resolve(msg.op_id, entry, msg.result || {});
+    if (entry) {
+      this._resolve(msg.op_id, entry, msg.result || {});
+      return;
+    }
+    const { op } = msg;
+    if (!op || op.type !== 'text' || !msg.op_id) return;
+    const f = this.fields.get(fieldKey(op.target, op.id, op.field));
+    // A field still catching up has not reached this revision: the catch-up reply
+    // holds the op and settles it there (_catchUpOne), transformed in order.
+    if (!f || f.catchingUp || f.outstandingId !== msg.op_id) return;
+    const view = f.settleContained();
+    if (view) this.emit('text', { key: f.key, op: view, own: true, user: msg.user || null, quiet: true });
+    this._scheduleFlush();
+    this._changedPending();
   }
 
   _opsReply(msg) {
@@ -580,6 +638,11 @@ export class LiveStore {
   _error(msg) {
     const opId = msg.op_id;
     const retry = RETRYABLE.has(msg.code);
+    if (opId && !retry) {
+      if (this.refused.has(opId)) return; // the same refusal again (a resend crossed it)
+      this.refused.add(opId);
+      if (this.refused.size > 200) this.refused.delete(this.refused.values().next().value);
+    }
     if (opId) {
       for (const f of this.fields.values()) {
         if (f.outstandingId !== opId) continue;

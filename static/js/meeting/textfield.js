@@ -17,6 +17,8 @@ import {
   baseLength,
   compose,
   cpLength,
+  invert,
+  isNoop,
   normalize,
   transform,
 } from '../ot.js';
@@ -70,6 +72,7 @@ export class FieldSync {
     this.client = new OTClient(0);
     this.outstandingId = null;
     this.outstandingBase = null; // base_rev the outstanding op was last sent with
+    this.wire = null; // the message the outstanding op first went out as (resent verbatim)
     this.sent = false; // outstanding transmitted on the current connection
     this.transmitted = false; // outstanding transmitted at all (the server may have it)
     this.catchingUp = false; // see LiveStore: replaying ops it missed before a snapshot
@@ -110,6 +113,9 @@ export class FieldSync {
    * The protocol message for the outstanding op if it still has to go out, else null.
    * `baseRev` is the plan revision our state reflects; we pass the store's revision
    * when this field has seen every op up to it, which spares the server a long scan.
+   * An op that went out before goes out again exactly as it was (same op_id, base_rev
+   * and ops, docs/protocol.md section 2): the server transforms it from its original
+   * base_rev, and if it already has it, answers with the ack of the original change.
    */
   message(baseRev = this.rev) {
     const c = this.client;
@@ -117,16 +123,24 @@ export class FieldSync {
     this.sent = true;
     this.transmitted = true;
     this.sentAt = Date.now();
+    if (this.wire && this.wire.op_id === this.outstandingId) return this.wire;
     this.outstandingBase = baseRev;
     const ops = normalize(c.outstanding);
     const rest = cpLength(this.confirmed) - baseLength(ops);
     if (rest > 0) ops.push(rest);
-    return {
+    this.wire = {
       type: 'op',
       op_id: this.outstandingId,
       base_rev: baseRev,
       op: { type: 'text', target: this.target, id: this.id, field: this.field, ops },
     };
+    return this.wire;
+  }
+
+  /** The outstanding op's message if it went out on this connection (to send it again). */
+  inFlight() {
+    if (this.client.outstanding === null || !this.sent) return null;
+    return this.wire && this.wire.op_id === this.outstandingId ? this.wire : null;
   }
 
   /** The connection dropped: whatever was in flight must go out again (same op_id). */
@@ -162,6 +176,30 @@ export class FieldSync {
     } else {
       this.outstandingId = null;
     }
+    return this.repair();
+  }
+
+  /**
+   * Our outstanding op turned out to be committed at a revision whose value `confirmed`
+   * already holds (we took that value from a snapshot without replaying the op log),
+   * so its effect is counted there, or was undone by someone since.  Settle it without
+   * applying it again; the buffered edits, made on top of it, are moved past its undoing
+   * so they apply to `confirmed` and become the next op.  Returns the view op or null.
+   */
+  settleContained() {
+    const c = this.client;
+    if (c.outstanding === null) return null;
+    let next = c.buffer;
+    if (next !== null) {
+      const undo = invert(c.outstanding, this.confirmed);
+      [, next] = transform(undo, next, true);
+      next = isNoop(next) ? null : normalize(next);
+    }
+    c.outstanding = next;
+    c.buffer = null;
+    this.outstandingId = next === null ? null : newOpId();
+    this.sent = false;
+    this.transmitted = false;
     return this.repair();
   }
 
@@ -217,6 +255,7 @@ export class FieldSync {
       outstanding: this.client.outstanding,
       outstandingId: this.outstandingId,
       transmitted: this.transmitted,
+      wire: this.wire && this.wire.op_id === this.outstandingId ? this.wire : null,
       buffer: this.client.buffer,
     };
   }
@@ -227,6 +266,7 @@ export class FieldSync {
     f.client.buffer = data.buffer;
     f.outstandingId = data.outstandingId;
     f.transmitted = Boolean(data.transmitted);
+    f.wire = data.wire || null;
     let text = f.confirmed;
     if (data.outstanding) text = apply(text, data.outstanding);
     if (data.buffer) text = apply(text, data.buffer);

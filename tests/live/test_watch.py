@@ -1,0 +1,112 @@
+"""The process-wide poll (ipplan/live/watch.py): what every socket would otherwise ask
+the database for by itself, asked once for all of them."""
+
+import datetime
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from ipplan.live import handlers, protocol
+from ipplan.meetings import services as meetings
+from ipplan.plans.models import Consent, Member
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def db(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+def _poll_queries(**kwargs) -> tuple[int, dict]:
+    with CaptureQueriesContext(connection) as queries:
+        seen = handlers.poll(**kwargs)
+    return len(queries), seen
+
+
+async def test_the_poll_costs_the_same_few_queries_for_one_socket_or_many(
+    sockets, plan, other_plan, coordinator, specialist, reader, person_user
+):
+    users = [coordinator, specialist, reader, person_user]
+    opened = [await sockets.open(user, plan.pk) for user in users]
+    opened.append(await sockets.open(coordinator, other_plan.pk))
+    keys = {await sockets.cookie_for(user): user.pk for user in users}
+    one_key = next(iter(keys.items()))
+
+    few, _ = await db(_poll_queries, plan_ids=[plan.pk], sessions=dict([one_key]))
+    many, seen = await db(_poll_queries, plan_ids=[plan.pk, other_plan.pk], sessions=keys)
+
+    assert few == many <= 4
+    assert seen["valid"] == set(keys)
+    assert {u.pk for u in users} <= seen["readers"][plan.pk]
+    for socket in opened:
+        await socket.close()
+
+
+async def test_a_consent_that_runs_out_by_date_closes_the_socket_within_5_seconds(
+    sockets, plan, specialist, coordinator, settings
+):
+    """No edit and no notification: the calendar passes the expiry date."""
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60  # prove the poll, not the socket's timer
+    siv = await sockets.open(specialist, plan.pk)
+    kari = await sockets.open(coordinator, plan.pk)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    await db(
+        lambda: Consent.objects.filter(plan=plan, kind=Consent.Kind.SHARING).update(
+            expires_on=yesterday
+        )
+    )
+    assert await siv.expect_close(timeout=5) == protocol.CLOSE_FORBIDDEN
+    await kari.send({"type": "ping"})
+    await kari.expect("pong")
+
+
+async def test_a_membership_ended_in_the_database_closes_the_socket_without_a_notification(
+    sockets, plan, specialist, settings
+):
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    siv = await sockets.open(specialist, plan.pk)
+    await db(
+        lambda: Member.objects.filter(plan=plan, user=specialist).update(
+            active_to=timezone.localdate() - datetime.timedelta(days=1)
+        )
+    )
+    assert await siv.expect_close(timeout=5) == protocol.CLOSE_FORBIDDEN
+
+
+async def test_a_meeting_started_elsewhere_reaches_every_socket_with_one_shared_read(
+    sockets, plan, coordinator, specialist, reader, settings
+):
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    meeting = await db(
+        meetings.meeting_schedule,
+        plan_id=plan.pk,
+        user=coordinator,
+        scheduled_at=timezone.now(),
+        place="Rådhuset",
+    )
+    opened = [
+        await sockets.open(user, plan.pk, meeting=meeting.pk)
+        for user in (coordinator, specialist, reader)
+    ]
+    reads = []
+    real = handlers.meeting_state_for
+
+    def counting(**kwargs):
+        reads.append(kwargs)
+        return real(**kwargs)
+
+    handlers.meeting_state_for = counting
+    try:
+        await db(meetings.meeting_start, meeting_id=meeting.pk, user=coordinator)
+        for socket in opened:
+            state = await socket.expect("meeting", timeout=5)
+            while state["meeting"]["status"] != "in_progress":
+                state = await socket.expect("meeting", timeout=5)
+    finally:
+        handlers.meeting_state_for = real
+    # One read for the three sockets, not one each (a late one may add a second).
+    assert 1 <= len(reads) < len(opened)
