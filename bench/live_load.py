@@ -314,15 +314,19 @@ def call_costs(room: dict[str, Any], calls: int) -> dict[str, Any]:
         "apply_op, one text op (coordinator)": lambda: text_op(coordinator),
         "apply_op, one text op (edit member: + consent check)": lambda: text_op(member),
         "change_events, one revision (cache miss, once per process per op)": latest_event,
-        "recheck (every socket every 2 s)": lambda: (
+        "recheck (each socket every 30 s, and on plan.access / user.session)": lambda: (
             lambda: handlers.recheck(
                 session_key=room["cookies"][1], user_id=member.pk, plan_id=plan_id
             )
         ),
-        "meeting_for_socket (every socket every 10 s, and on meeting.changed)": lambda: (
-            lambda: handlers.meeting_for_socket(
-                plan_id=plan_id, user=member, meeting_id=meeting_id, attended=True
+        "poll (each process every 2 s, for all its sockets; here one room's)": lambda: (
+            lambda: handlers.poll(
+                plan_ids=[plan_id],
+                sessions=dict(zip(room["cookies"], room["users"], strict=True)),
             )
+        ),
+        "meeting_state_for (each process, per meeting change and every 10 s)": lambda: (
+            lambda: handlers.meeting_state_for(plan_id=plan_id, meeting_id=meeting_id)
         ),
         "snapshot (join, resync)": lambda: (
             lambda: handlers.snapshot(plan_id=plan_id, user=member, meeting_id=meeting_id)

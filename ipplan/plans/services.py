@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -354,8 +355,25 @@ def apply_operations(
         with transaction.atomic():
             # The row lock serialises every writer of this plan across all processes:
             # revisions are gap-free and text ops are transformed in commit order.
+            for _op, op_id in ops:
+                if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
+                    raise OperationError("invalid", _("Ugyldig operasjons-id."))
+            # One round trip for the lock and what the hot path (one live op) needs
+            # under it: is the op id known already, and is the meeting in progress.
+            locking = (
+                Plan.objects.select_for_update()
+                .select_related("person")
+                .annotate(
+                    known_revision=Subquery(
+                        Change.objects.filter(plan=OuterRef("pk"), op_id=ops[0][1]).values(
+                            "revision"
+                        )[:1]
+                    ),
+                    meeting_live=_meeting_live(meeting_id),
+                )
+            )
             try:
-                plan = Plan.objects.select_for_update().select_related("person").get(pk=plan_id)
+                plan = locking.get(pk=plan_id)
             except Plan.DoesNotExist:
                 raise OperationError("not_found", _("Planen finnes ikke.")) from None
             access = plan_access(user, plan)
@@ -367,17 +385,23 @@ def apply_operations(
                 or not 0 <= base_revision <= plan.revision
             ):
                 raise OperationError("stale", _("Ugyldig revisjon."))
-            if meeting_id is not None and not _meeting_in_progress(plan.pk, meeting_id):
+            if not plan.meeting_live:
                 # Decided under the plan lock, which meeting_close also takes: an edit
                 # is attributed to a meeting only while it is in progress.
                 meeting_id = None
+            # Earlier changes with these op ids (the first op's is known from the lock
+            # query; a batch looks the rest up at once).
+            earlier_by_id: dict[str, Change] = {}
+            if plan.known_revision is not None or len(ops) > 1:
+                earlier_by_id = {
+                    c.op_id: c
+                    for c in Change.objects.filter(plan=plan, op_id__in=[i for _o, i in ops])
+                }
             results: list[OpResult] = []
             access_changed = False
             to_check: set[tuple[str, int]] = set()
             for op, op_id in ops:
-                if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
-                    raise OperationError("invalid", _("Ugyldig operasjons-id."))
-                earlier = Change.objects.filter(plan=plan, op_id=op_id).first()
+                earlier = earlier_by_id.get(op_id)
                 if earlier is not None:
                     if earlier.user_id != user.pk:
                         raise OperationError("invalid", _("Ugyldig operasjons-id."))
@@ -415,6 +439,7 @@ def apply_operations(
                 access_changed |= applied.access_changed
                 if applied.check:
                     to_check.add((applied.target, applied.target_id))
+                earlier_by_id[op_id] = change  # the same op id twice in one batch: once
                 results.append(
                     OpResult(plan.revision, change, change_to_op(change), result=applied.result)
                 )
@@ -438,13 +463,16 @@ def apply_operations(
         raise OperationError("conflict", _("Endringen kolliderte; prøv igjen.")) from None
 
 
-def _meeting_in_progress(plan_id: int, meeting_id: Any) -> bool:
+def _meeting_live(meeting_id: Any) -> Exists | Value:
+    """Is `meeting_id` a meeting of the plan (OuterRef) in progress, as an expression."""
     from django.apps import apps
 
     if isinstance(meeting_id, bool) or not isinstance(meeting_id, int):
-        return False
+        return Value(False)
     meeting = apps.get_model("meetings", "Meeting")
-    return meeting.objects.filter(pk=meeting_id, plan_id=plan_id, status="in_progress").exists()
+    return Exists(
+        meeting.objects.filter(pk=meeting_id, plan_id=OuterRef("pk"), status="in_progress")
+    )
 
 
 def _load(plan: Plan, target: str, raw_id: Any, *, alive: bool = True) -> models.Model:
