@@ -109,6 +109,12 @@ class EventCache:
                 self._events.popitem(last=False)
             return events + fresh
 
+    def put(self, plan_id: int, event: dict) -> None:
+        """An event this process committed itself (so need not read back)."""
+        self._events[(plan_id, event["rev"])] = event
+        while len(self._events) > self.size:
+            self._events.popitem(last=False)
+
     def clear(self) -> None:
         self._events.clear()
 
@@ -401,7 +407,9 @@ class PlanConsumer(AsyncWebsocketConsumer):
             logger.warning("live op failed on plan %s", self.plan_id, exc_info=True)
             await self.send_error(op_id, "unavailable", _("The change was not saved; resend it."))
             return
-        revision, duplicate = result
+        revision, duplicate, event = result
+        if event is not None:
+            EVENTS.put(self.plan_id, event)
         if duplicate and revision <= self.sent_rev:
             # Already sent to this socket (as an op, or an ack the client lost).
             events = await EVENTS.since(self.plan_id, revision - 1, revision)

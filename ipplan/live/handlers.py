@@ -25,7 +25,7 @@ from ipplan.plans.permissions import Level, PlanAccess, _active_member_q, plan_a
 from ipplan.plans.services import OperationError
 
 from .protocol import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
-from .snapshot import consistent_read, load_meeting, meeting_state, plan_state
+from .snapshot import committed_event, consistent_read, load_meeting, meeting_state, plan_state
 
 __all__ = ["OperationError"]
 
@@ -152,8 +152,12 @@ def apply_op(
     op_id: str,
     base_rev: int,
     meeting_id: int | None,
-) -> tuple[int, bool]:
-    """Apply one client op; (revision, duplicate). Raises OperationError."""
+) -> tuple[int, bool, dict[str, Any] | None]:
+    """Apply one client op; (revision, duplicate, event). Raises OperationError.
+
+    `event` is the committed change as the protocol event, built from what was just
+    written, so the sender's process need not read it back (None for a duplicate, and
+    for members, whose event carries identity read from the database)."""
     result = services.apply_operations(
         plan_id=plan_id,
         user=user,
@@ -162,7 +166,10 @@ def apply_op(
         meeting_id=meeting_id,
         via="live",
     )[0]
-    return result.revision, result.duplicate
+    event = None
+    if not result.duplicate and result.change.target_type != "member":
+        event = committed_event(result.change)
+    return result.revision, result.duplicate, event
 
 
 def plan_revision(plan_id: int) -> int | None:

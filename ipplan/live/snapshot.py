@@ -193,6 +193,11 @@ def change_events(plan_id: int, after: int, limit: int | None = None) -> list[di
     return [_event(c, members) for c in changes]
 
 
+def committed_event(change: Change) -> dict[str, Any]:
+    """The event of a change just committed (not a member's: see change_events)."""
+    return _event(change, {})
+
+
 def _event(change: Change, members: dict[int, Member]) -> dict[str, Any]:
     event = services.change_to_event(
         change, user_name=change.user.get_full_name() or change.user.username

@@ -117,3 +117,41 @@ def test_a_goal_takes_its_measures_along_to_another_theme(plan, coordinator):
     for event in change_events(plan.pk, rev):
         apply_event(state, event["op"])
     assert state == plan_snapshot(plan.pk)[1]
+
+
+def test_the_event_built_at_commit_equals_the_event_read_back(plan, coordinator):
+    """The sender's process caches the event it built from what it wrote
+    (handlers.apply_op); every other process reads it from the database. Both must be
+    the same message."""
+    from ipplan.live import handlers
+
+    goal = plan.goals.alive().first()
+    theme = plan.themes.order_by("position").last()
+    rev = plan.revision
+    ops = [
+        {
+            "type": "text",
+            "target": "goal",
+            "id": goal.pk,
+            "field": "text",
+            "ops": [len(goal.text), " – og mer"],
+        },
+        {"type": "set", "target": "goal", "id": goal.pk, "field": "status", "value": "achieved"},
+        {"type": "move", "target": "goal", "id": goal.pk, "position": 0, "theme": theme.pk},
+        {"type": "create", "target": "theme", "values": {"title": "Fritid"}},
+        {"type": "delete", "target": "goal", "id": goal.pk},
+        {"type": "restore", "target": "goal", "id": goal.pk},
+    ]
+    built = []
+    for index, op in enumerate(ops):
+        _rev, duplicate, event = handlers.apply_op(
+            plan_id=plan.pk,
+            user=coordinator,
+            op=op,
+            op_id=f"op-{index}",
+            base_rev=rev + index,
+            meeting_id=None,
+        )
+        assert not duplicate
+        built.append(event)
+    assert built == change_events(plan.pk, rev)
