@@ -1003,11 +1003,12 @@ def run_target(
         # Typists flush as fast as acks come back: lift the per-socket frame limit.
         extra = {"IPPLAN_LIVE_RATE_PER_SECOND": "1000", "IPPLAN_LIVE_RATE_BURST": "2000"}
     extra["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
-    if (args.setting or args.db_threads) and target == "ipplan":
+    if args.db_threads and target == "ipplan":
+        extra["IPPLAN_LIVE_DB_THREADS"] = str(args.db_threads)
+    if args.setting and target == "ipplan":
         # An experiment: ipplan's settings with some overridden (bench/settings_overlay.py).
         extra["DJANGO_SETTINGS_MODULE"] = "bench.settings_overlay"
         extra["BENCH_SETTINGS"] = json.dumps(args.setting)
-        extra["BENCH_DB_THREADS"] = str(args.db_threads)
     env = common.server_env(
         database if target == "ipplan" else None, redis_url=args.redis_url, **extra
     )
@@ -1333,8 +1334,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--db-threads",
         type=int,
         default=0,
-        help="experiment: run the sockets' database calls on N threads per worker "
-        "(default: Channels' one thread per process)",
+        help="experiment: IPPLAN_LIVE_DB_THREADS for the workers (default: the setting's "
+        "default, 4 threads per worker)",
     )
     p.add_argument("--redis-url", default=common.REDIS_URL)
     p.add_argument(
