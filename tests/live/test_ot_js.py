@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import shutil
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from ipplan.live import ot
+from tests.node_support import ROOT, find_node, run_node_tests
 
-ROOT = Path(__file__).resolve().parents[2]
 JS_TESTS = ROOT / "tests" / "live" / "js" / "ot.test.mjs"
 CROSSCHECK = ROOT / "tests" / "live" / "js" / "crosscheck.mjs"
 
@@ -45,27 +42,11 @@ BAD_OPS: list[object] = [
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        pytest.skip("node is not on PATH")
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    match = re.match(r"v(\d+)", version.stdout.strip())
-    if not match or int(match.group(1)) < 18:
-        pytest.skip(f"node >= 18 needed for node --test, found {version.stdout.strip()!r}")
-    return path
+    return find_node()
 
 
 def test_node_unit_tests_pass(node):
-    proc = subprocess.run(
-        [node, "--test", str(JS_TESTS.relative_to(ROOT))],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    assert re.search(r"^# fail 0$", proc.stdout, re.MULTILINE), proc.stdout[-2000:]
+    run_node_tests(node, JS_TESTS, timeout=120)
 
 
 def random_text(rng: random.Random, max_len: int = 20) -> str:
