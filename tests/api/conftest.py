@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from ipplan.api.services import token_issue
 from ipplan.plans.models import Goal, Measure, Member
-from tests.live.dbutil import allow_flush, restore_append_only
+from tests.db_support import allow_flush, restore_append_only
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -33,7 +33,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.live.dbutil import allow_flush, restore_append_only
+from tests.db_support import allow_flush, restore_append_only
 
 from .conftest import CHROMIUM_ARGS, Server
 

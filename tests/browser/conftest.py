@@ -23,7 +23,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.live.dbutil import allow_flush, restore_append_only
+from tests.db_support import allow_flush, restore_append_only
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("IPPLAN_CHROMIUM", "/usr/bin/chromium")

@@ -103,7 +103,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     if nextitem is not None and "live_db" in getattr(item, "fixturenames", ()):
         from pytest_django.plugin import blocking_manager_key
 
-        from tests.live.dbutil import restore_append_only
+        from tests.db_support import restore_append_only
 
         with item.config.stash[blocking_manager_key].unblock():
             restore_append_only()

@@ -20,7 +20,7 @@ from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
 from ipplan.live import consumers, protocol
-from tests.live.dbutil import allow_flush, restore_append_only
+from tests.db_support import allow_flush, restore_append_only
 
 ORIGIN = b"http://testserver"
 
