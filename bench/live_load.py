@@ -1005,10 +1005,11 @@ def run_target(
     extra["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     if args.db_threads and target == "ipplan":
         extra["IPPLAN_LIVE_DB_THREADS"] = str(args.db_threads)
-    if args.setting and target == "ipplan":
+    if (args.setting or args.db_option) and target == "ipplan":
         # An experiment: ipplan's settings with some overridden (bench/settings_overlay.py).
         extra["DJANGO_SETTINGS_MODULE"] = "bench.settings_overlay"
         extra["BENCH_SETTINGS"] = json.dumps(args.setting)
+        extra["BENCH_DB_OPTIONS"] = json.dumps(args.db_option)
     env = common.server_env(
         database if target == "ipplan" else None, redis_url=args.redis_url, **extra
     )
@@ -1331,6 +1332,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "so a busy shared machine disturbs the figures less; reported in the JSON",
     )
     p.add_argument(
+        "--db-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="experiment: a psycopg option for the workers' database connection, e.g. "
+        "server_side_binding=true (VALUE is JSON)",
+    )
+    p.add_argument(
         "--db-threads",
         type=int,
         default=0,
@@ -1363,15 +1372,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.flush_ms = 0.0 if args.mode == "throughput" else 150.0
     if args.floor is None:
         args.floor = args.mode == "latency"
-    settings = {}
-    for item in args.setting:
+    args.setting = _name_values(args.setting)
+    args.db_option = _name_values(args.db_option)
+    return args
+
+
+def _name_values(items: list[str]) -> dict[str, Any]:
+    """NAME=VALUE pairs; VALUE is JSON where it parses, else a string."""
+    values: dict[str, Any] = {}
+    for item in items:
         name, _, value = item.partition("=")
         try:
-            settings[name] = json.loads(value)
+            values[name] = json.loads(value)
         except ValueError:
-            settings[name] = value
-    args.setting = settings
-    return args
+            values[name] = value
+    return values
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -1450,6 +1465,7 @@ def _main(args: argparse.Namespace) -> dict[str, Any]:
             "load_procs": args.load_procs,
             "db_conn_max_age": args.conn_max_age,
             "settings_overridden": args.setting,
+            "database_options": args.db_option,
             "nice": args.nice,
             "db_threads_experiment": args.db_threads,
             "channel_layer": "channels_redis.pubsub.RedisPubSubChannelLayer",

@@ -8,8 +8,9 @@ history, a meeting in progress with all 20 themes on the agenda) in the scratch
 database ipplan_bench_pages (dropped, created and migrated here). Then requests every
 plan-sized page and API endpoint through Django's full stack (middleware, sessions,
 templates, DRF) as the coordinator and as an edit member, counting SQL queries and
-timing each request. A page "scales" if the large plan needs no more queries than the
-small one; the target is at most 15 queries whatever the plan's size.
+timing each request (wall time, and this process's CPU time, which other work on a
+shared machine sways less). A page "scales" if the large plan needs no more queries
+than the small one; the target is at most 15 queries whatever the plan's size.
 
 The live snapshot (what a socket sends on join) is measured the same way, as a call.
 Building a meeting record is measured by bench/record_build.py.
@@ -248,12 +249,13 @@ def measure_request(client: Any, url: str, runs: int) -> dict[str, Any]:
 
     response = client.get(url)  # warm up (template loading, imports, first queries)
     status = response.status_code
-    counts, times = [], []
+    counts, times, cpu = [], [], []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(url)
             elapsed = time.perf_counter() - started
+            cpu.append(time.process_time() - cpu_started)
         counts.append(len(queries.captured_queries))
         times.append(elapsed)
         status = response.status_code
@@ -264,7 +266,18 @@ def measure_request(client: Any, url: str, runs: int) -> dict[str, Any]:
         "queries_min": min(counts),
         "median_ms": round(statistics.median(times) * 1000, 1),
         "p95_ms": round(common.percentile(times, 95) * 1000, 1),
+        **_cpu(cpu),
         "bytes": len(response.content),
+    }
+
+
+def _cpu(seconds: list[float]) -> dict[str, float]:
+    """This process's CPU time per request (Django's side: middleware, views, templates,
+    the database driver; not PostgreSQL's). Less swayed than wall time by other work on
+    a shared machine."""
+    return {
+        "cpu_median_ms": round(statistics.median(seconds) * 1000, 1),
+        "cpu_min_ms": round(min(seconds) * 1000, 1),
     }
 
 
@@ -280,12 +293,13 @@ def measure_snapshot(seeded: dict[str, Any], user: Any, runs: int) -> dict[str, 
         )
 
     call()
-    counts, times = [], []
+    counts, times, cpu = [], [], []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             data = call()
             elapsed = time.perf_counter() - started
+            cpu.append(time.process_time() - cpu_started)
         counts.append(len(queries.captured_queries))
         times.append(elapsed)
     import json
@@ -297,6 +311,7 @@ def measure_snapshot(seeded: dict[str, Any], user: Any, runs: int) -> dict[str, 
         "queries_min": min(counts),
         "median_ms": round(statistics.median(times) * 1000, 1),
         "p95_ms": round(common.percentile(times, 95) * 1000, 1),
+        **_cpu(cpu),
         "bytes": len(json.dumps(data, default=str)),
     }
 
@@ -364,6 +379,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     small["median_ms"],
                     large["median_ms"],
                     large["p95_ms"],
+                    large["cpu_median_ms"],
                     round(large["bytes"] / 1024, 1),
                     "ok" if ok else "MISSED",
                 ]
@@ -380,6 +396,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "ms small",
                 "ms large",
                 "p95 large",
+                "cpu ms large",
                 "KiB large",
                 f"<= {QUERY_TARGET}, flat",
             ],

@@ -14,3 +14,10 @@ import os
 from ipplan.settings import *  # noqa: F403
 
 globals().update(json.loads(os.environ.get("BENCH_SETTINGS", "{}")))
+
+# BENCH_DB_OPTIONS (JSON object): merged into DATABASES["default"]["OPTIONS"], e.g.
+# {"server_side_binding": true} (psycopg 3 binds parameters on the server and prepares
+# statements it sees often, instead of quoting every value into the SQL text).
+_db_options = json.loads(os.environ.get("BENCH_DB_OPTIONS", "{}"))
+if _db_options:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_db_options)  # noqa: F405
