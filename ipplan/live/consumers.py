@@ -29,7 +29,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from ipplan.live import protocol
-from ipplan.live.notify import Message, collecting, plan_group, user_group
+from ipplan.live.notify import Message, collecting, plan_group, session_tag, user_group
 from ipplan.live.protocol import FrameError
 from ipplan.live.snapshot import as_ack_message, as_op_message, change_events
 
@@ -472,8 +472,13 @@ class PlanConsumer(AsyncWebsocketConsumer):
             await self._guard(self._send_meeting())
 
     async def user_session(self, message: dict) -> None:
-        if self.joined:
-            await self._guard(self.recheck())
+        if not self.joined:
+            return
+        ended = message.get("ended")
+        if ended is not None and ended == session_tag(self.session_key):
+            await self.close_with(protocol.CLOSE_UNAUTHENTICATED)
+            return
+        await self._guard(self.recheck())
 
     async def presence_update(self, message: dict) -> None:
         if not self.joined or self.closed:

@@ -7,6 +7,7 @@ and meeting state on a timer. These messages only make things fast.
 """
 
 import contextlib
+import hashlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -42,9 +43,24 @@ def notify_meeting_changed(*, plan_id: int, meeting_id: int) -> None:
     _send(plan_group(plan_id), {"type": "meeting.changed", "plan": plan_id, "meeting": meeting_id})
 
 
-def notify_user_logged_out(*, user_id: int) -> None:
-    """The user logged out somewhere: their sockets re-check their session and close."""
-    _send(user_group(user_id), {"type": "user.session", "user": user_id})
+def session_tag(session_key: str | None) -> str | None:
+    """A stand-in for a session key on the channel layer: the key itself is a secret."""
+    if not session_key:
+        return None
+    return hashlib.sha256(f"ipplan-live-session:{session_key}".encode()).hexdigest()[:32]
+
+
+def notify_user_logged_out(*, user_id: int, session_key: str | None = None) -> None:
+    """The user logged out somewhere: the sockets of that session close at once, the
+    user's other sockets re-check their own session.
+
+    The ended session is named (by its tag) because Django sends `user_logged_out`
+    before it flushes the session: a socket that re-checked its session on this
+    message alone could still find it valid, and would close only at the next poll."""
+    _send(
+        user_group(user_id),
+        {"type": "user.session", "user": user_id, "ended": session_tag(session_key)},
+    )
 
 
 @contextlib.contextmanager
@@ -92,4 +108,5 @@ def on_user_logged_out(
     """user_logged_out receiver (connected in LiveConfig.ready): close that session's
     sockets now rather than at their next periodic check."""
     if user is not None and getattr(user, "pk", None) is not None:
-        notify_user_logged_out(user_id=user.pk)
+        session = getattr(request, "session", None)
+        notify_user_logged_out(user_id=user.pk, session_key=getattr(session, "session_key", None))

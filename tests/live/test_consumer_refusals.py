@@ -346,6 +346,7 @@ async def test_a_rate_limited_op_is_not_applied_and_may_be_resent(
 
 async def test_logout_closes_the_users_sockets_at_once(sockets, plan, specialist, settings):
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60  # prove the logout signal, not the timer
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60
     siv = await sockets.open(specialist, plan.pk)
     cookie = sockets.cookies[specialist.pk]
 
@@ -360,6 +361,7 @@ async def test_logout_closes_the_users_sockets_at_once(sockets, plan, specialist
 
 async def test_logout_elsewhere_leaves_other_sessions_open(sockets, plan, specialist, settings):
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60
     siv = await sockets.open(specialist, plan.pk)
     other_cookie = await db(lambda: _login(specialist))
     other = await sockets.open(specialist, plan.pk, cookie=other_cookie)
@@ -372,6 +374,28 @@ async def test_logout_elsewhere_leaves_other_sessions_open(sockets, plan, specia
     await db(log_out)
     assert await other.expect_close(timeout=3) == protocol.CLOSE_UNAUTHENTICATED
     await assert_still_serving(siv)
+
+
+async def test_logout_closes_the_sessions_sockets_even_before_the_session_is_flushed(
+    sockets, plan, specialist, settings
+):
+    """Django sends user_logged_out before it deletes the session: the socket must not
+    re-check, find the session still there and stay open until the next poll."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from ipplan.live import notify
+
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60
+    siv = await sockets.open(specialist, plan.pk)
+    cookie = sockets.cookies[specialist.pk]
+
+    class LoggingOut:  # the request during logout: its session not yet flushed
+        session = SessionStore(cookie)
+
+    await db(notify.on_user_logged_out, sender=None, request=LoggingOut(), user=specialist)
+    assert await siv.expect_close(timeout=2) == protocol.CLOSE_UNAUTHENTICATED
+    assert await db(Session.objects.filter(session_key=cookie).exists)
 
 
 def _login(user) -> str:
@@ -401,6 +425,7 @@ async def test_ending_a_membership_closes_that_members_socket(
     sockets, plan, coordinator, specialist, reader, settings
 ):
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60  # prove the notification, not the timer
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60
     siv = await sockets.open(specialist, plan.pk)
     frida = await sockets.open(reader, plan.pk)
     member = await db(Member.objects.get, plan=plan, user=specialist)
@@ -425,6 +450,7 @@ async def test_withdrawing_consent_closes_the_covered_members_sockets(
     sockets, plan, coordinator, specialist, person_user, settings
 ):
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60
     siv = await sockets.open(specialist, plan.pk)
     kari = await sockets.open(coordinator, plan.pk)
     consent = await db(Consent.objects.get, plan=plan, kind=Consent.Kind.SHARING)
