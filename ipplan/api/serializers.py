@@ -414,7 +414,9 @@ class MemberSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_covered_by_consent(self, member: Member) -> bool:
-        return covering_consent_exists(member)
+        # Annotated by the member endpoints' queryset (one query for the whole list).
+        covered = getattr(member, "sharing_consent_covers", None)
+        return covering_consent_exists(member) if covered is None else covered
 
 
 class ConsentSerializer(serializers.ModelSerializer):

@@ -12,8 +12,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -39,7 +40,7 @@ from ipplan.plans.models import (
     Plan,
     Theme,
 )
-from ipplan.plans.permissions import plan_access
+from ipplan.plans.permissions import covering_consents, plan_access
 from ipplan.plans.services import OperationError
 
 from . import filters
@@ -409,7 +410,14 @@ class MemberViewSet(ListMixin, RetrieveMixin, CreateMixin, UpdateMixin, PlanCont
     }
 
     def get_queryset(self) -> QuerySet:
-        return super().get_queryset().select_related("user__organisation", "organisation")
+        # Whether a valid sharing consent covers each member, in the same query.
+        covered = Exists(covering_consents(timezone.localdate(), OuterRef("pk")))
+        return (
+            super()
+            .get_queryset()
+            .select_related("user__organisation", "organisation")
+            .annotate(sharing_consent_covers=covered)
+        )
 
 
 @extend_schema_view(

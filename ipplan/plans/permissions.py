@@ -87,13 +87,14 @@ def _active_member_q(day: datetime.date, prefix: str = "") -> Q:
     )
 
 
+def covering_consents(day: datetime.date, member: Any) -> QuerySet[Consent]:
+    """Valid sharing consents on `day` that cover `member` (a Member, or an OuterRef
+    to one in a subquery)."""
+    return Consent.objects.filter(Consent.valid_q(day), kind=Consent.Kind.SHARING, members=member)
+
+
 def covering_consent_exists(member: Member, day: datetime.date | None = None) -> bool:
-    day = day or _today()
-    return (
-        Consent.objects.filter(Consent.valid_q(day), kind=Consent.Kind.SHARING, members=member)
-        .only("pk")
-        .exists()
-    )
+    return covering_consents(day or _today(), member).only("pk").exists()
 
 
 def plan_access(user: object, plan: Plan) -> PlanAccess:
@@ -108,7 +109,12 @@ def _plan_access(user: object, plan: Plan) -> PlanAccess:
     day = _today()
     is_coordinator = plan.coordinator_id == user.pk
     is_person = plan.person.user_id is not None and plan.person.user_id == user.pk
-    member = Member.objects.filter(_active_member_q(day), plan=plan, user=user).first()
+    # The membership and whether a sharing consent covers it, in one query.
+    member = (
+        Member.objects.filter(_active_member_q(day), plan=plan, user=user)
+        .annotate(covered_by_sharing_consent=Exists(covering_consents(day, OuterRef("pk"))))
+        .first()
+    )
     if is_coordinator:
         return PlanAccess(plan, Level.MANAGE, member, is_person, True)
     if is_person:
@@ -118,10 +124,10 @@ def _plan_access(user: object, plan: Plan) -> PlanAccess:
         return none
     if member.role == Member.Role.COORDINATOR:
         # A co-coordinator named in the group manages like the coordinator.
-        if covering_consent_exists(member, day):
+        if member.covered_by_sharing_consent:
             return PlanAccess(plan, Level.MANAGE, member, False, True)
         return none
-    if not covering_consent_exists(member, day):
+    if not member.covered_by_sharing_consent:
         return none
     return PlanAccess(plan, _ACCESS_LEVEL[member.access], member, False, False)
 

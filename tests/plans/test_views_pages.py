@@ -137,6 +137,29 @@ def test_the_responsible_member_gets_an_edit_link_for_his_measure_only(
     assert url("measure_edit", plan.pk, other.pk) not in page
 
 
+def test_the_move_buttons_all_submit_one_form_to_their_own_item(plan, coordinator, reader):
+    first = the_goal(plan)
+    second = add_goal(plan, coordinator, first.theme, text="Gå tur hver dag")
+    page = client_for(coordinator).get(url("detail", plan.pk)).content.decode()
+    # One form holds the CSRF token; each button posts it to its theme's or goal's address.
+    assert page.count('<form id="move-form" method="post" hidden>') == 1
+    move = 'form="move-form" formaction="{}" name="direction" value="{}"'
+    assert move.format(url("goal_move", plan.pk, first.pk), "down") in page
+    assert move.format(url("goal_move", plan.pk, first.pk), "up") not in page
+    assert move.format(url("goal_move", plan.pk, second.pk), "up") in page
+    assert move.format(url("theme_move", plan.pk, first.theme.pk), "down") in page
+    response = client_for(coordinator).post(
+        url("goal_move", plan.pk, second.pk), {"direction": "up"}
+    )
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.position < first.position
+    # Those who may not change the plan get neither the form nor the buttons.
+    page = client_for(reader).get(url("detail", plan.pk)).content.decode()
+    assert 'id="move-form"' not in page and "formaction=" not in page
+
+
 def the_measure_for(plan, description):
     return plan.measures.get(description=description).pk
 

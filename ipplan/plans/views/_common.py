@@ -170,13 +170,13 @@ CONSENT_LABELS = {
 def consent_status(
     plan: Plan, members: list[Member], consents: list[Consent], day: datetime.date
 ) -> list[MemberConsent]:
-    """Each member's sharing-consent status, from already loaded consents (their
-    `members` prefetched): no query per member."""
+    """Each member's sharing-consent status, from already loaded consents (with their
+    `member_ids`, see plan.load_consents): no query per member."""
     sharing = [c for c in consents if c.kind == Consent.Kind.SHARING]
     covering: dict[int, list[Consent]] = {}
     for consent in sharing:
-        for member in consent.members.all():
-            covering.setdefault(member.pk, []).append(consent)
+        for member_id in consent.member_ids:
+            covering.setdefault(member_id, []).append(consent)
     rows = []
     for member in members:
         active = member.is_active_on(day)

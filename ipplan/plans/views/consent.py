@@ -68,7 +68,6 @@ def consent(request: HttpRequest, pk: int) -> HttpResponse:
     today = timezone.localdate()
     members = load_members(plan)
     consents = load_consents(plan)
-    names = {m.pk: m for m in members}
     context = {
         "plan": plan,
         "access": access,
@@ -79,7 +78,7 @@ def consent(request: HttpRequest, pk: int) -> HttpResponse:
                 "consent": c,
                 "valid": c.is_valid_on(today),
                 "expired": c.expires_on is not None and c.expires_on < today,
-                "members": [names[m.pk] for m in c.members.all() if m.pk in names],
+                "members": [m for m in members if m.pk in c.member_ids],
             }
             for c in consents
         ],

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import CharField, F, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,29 +32,124 @@ from ._common import back, int_or_none, log_read, plan_or_404, report
 PAGE_SIZE = 100
 
 
-def _labels(plan: Plan, changes: list[Change]) -> dict[tuple[str, int], str]:
-    """Short names of the objects a page of changes touches (deleted ones included)."""
-    wanted: dict[str, set[int]] = {}
+def _text(value: Any) -> Value:
+    return Value(value, output_field=CharField())
+
+
+def _page_names(
+    plan: Plan, changes: list[Change]
+) -> tuple[dict[tuple[str, int], str], display.Names]:
+    """Short names of the objects a page of changes touches (deleted ones included), and
+    the names its values refer to (members, goals, users): one query whatever the page
+    holds, for only the objects on the page."""
+    wanted: dict[str, set[int]] = {kind: set() for kind in ("theme", "goal", "measure")}
+    wanted.update(member=set(), user=set())
     for change in changes:
-        wanted.setdefault(change.target_type, set()).add(change.target_id)
+        if change.target_type in ("theme", "goal", "measure", "member"):
+            wanted[change.target_type].add(change.target_id)
+        spec = plan_services.FIELDS.get(change.target_type, {}).get(change.field)
+        if (
+            spec is not None
+            and spec.kind in ("member", "goal", "user")
+            and change.kind in {Change.Kind.SET, Change.Kind.TEXT}
+            and isinstance(change.after, int)
+        ):
+            wanted[spec.kind].add(change.after)
+    # Names that no model field has: the parts of a union are built with annotate().
+    columns = ("n_kind", "pk", "n_text", "n_first", "n_last", "n_username", "n_service")
+    blank = {name: _text("") for name in columns[2:]}
+
+    def part(queryset: Any, kind: str, **values: Any) -> Any:
+        return (
+            queryset.filter(pk__in=wanted[kind])
+            .annotate(n_kind=_text(kind), **{**blank, **values})
+            .values_list(*columns)
+            .order_by()
+        )
+
+    user_model = get_user_model()
+    parts = [
+        part(Theme.objects.filter(plan=plan), "theme", n_text=F("title")),
+        part(Goal.objects.filter(plan=plan), "goal", n_text=F("text")),
+        part(Measure.objects.filter(plan=plan), "measure", n_text=F("description")),
+        part(
+            Member.objects.filter(plan=plan),
+            "member",
+            n_first=F("user__first_name"),
+            n_last=F("user__last_name"),
+            n_username=F("user__username"),
+            n_service=F("service"),
+        ),
+        # Users named in a value (the plan's coordinator) need not be members.
+        part(
+            user_model.objects.all(),
+            "user",
+            n_first=F("first_name"),
+            n_last=F("last_name"),
+            n_username=F("username"),
+        ),
+    ]
     labels: dict[tuple[str, int], str] = {}
-    for pk, title in Theme.objects.filter(plan=plan, pk__in=wanted.get("theme", ())).values_list(
-        "pk", "title"
+    names = display.Names()
+    for kind, pk, text, first_name, last_name, username, service in parts[0].union(
+        *parts[1:], all=True
     ):
-        labels[("theme", pk)] = title
-    for pk, text in Goal.objects.filter(plan=plan, pk__in=wanted.get("goal", ())).values_list(
-        "pk", "text"
-    ):
-        labels[("goal", pk)] = display.shorten(text, 80)
-    for pk, text in Measure.objects.filter(plan=plan, pk__in=wanted.get("measure", ())).values_list(
-        "pk", "description"
-    ):
-        labels[("measure", pk)] = display.shorten(text, 80)
-    for member in Member.objects.filter(plan=plan, pk__in=wanted.get("member", ())).select_related(
-        "user"
-    ):
-        labels[("member", member.pk)] = display.member_name(member)
-    return labels
+        if kind in ("theme", "goal", "measure"):
+            labels[(kind, pk)] = text if kind == "theme" else display.shorten(text, 80)
+            if kind == "goal":
+                names.goals[pk] = text
+            continue
+        user = user_model(first_name=first_name, last_name=last_name, username=username)
+        if kind == "member":
+            name = display.member_name(Member(service=service, user=user))
+            labels[(kind, pk)] = names.members[pk] = name
+        else:
+            names.users[pk] = user.display_name
+    return labels, names
+
+
+def _deleted(plan: Plan) -> list[dict[str, Any]]:
+    """Deleted main themes, goals and measures (in that order, each in plan order), in
+    one query."""
+    columns = ("d_kind", "pk", "d_text", "d_level", "position", "deleted_at")
+
+    def part(model: Any, kind: str, text: str, level: Any) -> Any:
+        return (
+            model.objects.filter(plan=plan, deleted_at__isnull=False)
+            .annotate(d_kind=_text(kind), d_text=F(text), d_level=level)
+            .values_list(*columns)
+            .order_by()
+        )
+
+    rows = part(Theme, "theme", "title", _text("")).union(
+        part(Goal, "goal", "text", F("level")),
+        part(Measure, "measure", "description", _text("")),
+        all=True,
+    )
+    order = {"theme": 0, "goal": 1, "measure": 2}
+    levels = dict(Goal.Level.choices)
+    items = []
+    for kind, pk, text, level, position, deleted_at in rows:
+        if kind == "theme":
+            label = _("Main theme")
+        elif kind == "goal":
+            label = levels.get(level, level)
+        else:
+            label = _("Measure")
+        items.append(
+            {
+                "target": kind,
+                "pk": pk,
+                "label": text,
+                "kind": label,
+                "deleted_at": deleted_at,
+                # Themes in the order of their model (position, title); goals and
+                # measures by position and id.
+                "order": (order[kind], position, text if kind == "theme" else "", pk),
+            }
+        )
+    items.sort(key=lambda item: item["order"])
+    return items
 
 
 def _change_row(change: Change, labels: dict, names: display.Names) -> dict[str, Any]:
@@ -117,18 +213,11 @@ def history(request: HttpRequest, plan_id: int) -> HttpResponse:
     )
     page = Paginator(changes, PAGE_SIZE).get_page(request.GET.get("side"))
     page_changes = list(page.object_list)
-    labels = _labels(plan, page_changes)
-    names = display.Names.for_plan(plan)
+    labels, names = _page_names(plan, page_changes)
     meetings = Meeting.objects.filter(plan=plan, status=Meeting.Status.CLOSED).order_by(
         "-scheduled_at"
     )
-    deleted = {
-        "theme": Theme.objects.filter(plan=plan, deleted_at__isnull=False),
-        "goal": Goal.objects.filter(plan=plan, deleted_at__isnull=False).select_related("theme"),
-        "measure": Measure.objects.filter(plan=plan, deleted_at__isnull=False).select_related(
-            "theme"
-        ),
-    }
+    deleted = _deleted(plan)
     review = last_review(plan, request.user)
     context = {
         "plan": plan,
