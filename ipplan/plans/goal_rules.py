@@ -88,11 +88,34 @@ def _word_matches(pattern: str, token: str) -> bool:
     return token == pattern
 
 
+@functools.cache
+def _index(key: str) -> tuple[dict[str, list[int]], list[tuple[str, int]]]:
+    """The phrases under `key` by their first word: exact first words in a dict, prefix
+    patterns ("vurder*") in a list, each with the phrase's place in the rules file."""
+    exact: dict[str, list[int]] = {}
+    prefixes: list[tuple[str, int]] = []
+    for number, phrase in enumerate(_patterns(key)):
+        first = phrase[0]
+        if first.endswith("*"):
+            prefixes.append((first[:-1], number))
+        else:
+            exact.setdefault(first, []).append(number)
+    return exact, prefixes
+
+
 def _find_phrase(words: list[str], key: str) -> str | None:
-    """The first run of tokens matching one of the phrases under `key` (in text order)."""
+    """The first run of tokens matching one of the phrases under `key` (in text order;
+    at one position, in the rules file's order). The plan page asks this for every goal
+    on each view, so only the phrases that can start at a word are tried."""
     phrases = _patterns(key)
-    for start in range(len(words)):
-        for phrase in phrases:
+    exact, prefixes = _index(key)
+    for start, word in enumerate(words):
+        candidates = exact.get(word, [])
+        prefixed = [number for prefix, number in prefixes if word.startswith(prefix)]
+        if prefixed:
+            candidates = sorted(candidates + prefixed)
+        for number in candidates:
+            phrase = phrases[number]
             end = start + len(phrase)
             if end <= len(words) and all(
                 _word_matches(p, w) for p, w in zip(phrase, words[start:end], strict=True)

@@ -171,3 +171,36 @@ def test_python_and_javascript_give_the_same_warnings(node):
             assert goal_warnings(text=text, success_criterion=criterion) == js["warnings"]
             flagged += bool(expected)
     assert flagged > 50  # the random cases exercise the rules, not only the empty path
+
+
+def _every_phrase_everywhere(words: list[str], key: str) -> str | None:
+    """The plain search the index replaces: every phrase at every position."""
+    phrases = goal_rules._patterns(key)
+    for start in range(len(words)):
+        for phrase in phrases:
+            end = start + len(phrase)
+            if end <= len(words) and all(
+                goal_rules._word_matches(p, w)
+                for p, w in zip(phrase, words[start:end], strict=True)
+            ):
+                return " ".join(words[start:end])
+    return None
+
+
+def test_the_indexed_phrase_search_finds_what_trying_every_phrase_finds():
+    rules = goal_rules.load_rules()
+    vocabulary = {"jeg", "skal", "bo", "i", "egen", "leilighet", "innen", "mars", "3"}
+    for key in ("vague_phrases", "measurable_words"):
+        for phrase in rules[key]:
+            for word in phrase.split():
+                vocabulary |= {word.rstrip("*"), word.rstrip("*") + "ene"}
+    vocabulary = sorted(vocabulary)
+    rng = random.Random(2026)
+    found = 0
+    for _ in range(3000):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(0, 20))]
+        for key in ("vague_phrases", "measurable_words"):
+            expected = _every_phrase_everywhere(words, key)
+            assert goal_rules._find_phrase(words, key) == expected, (words, key)
+            found += expected is not None
+    assert found > 1000  # the texts do contain phrases, so the comparison means something
