@@ -14,12 +14,14 @@ days so that history, records and reminders look like a plan in use, never stale
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -525,6 +527,14 @@ def _meeting_services() -> Any | None:
     return meeting_services if all(hasattr(meeting_services, n) for n in needed) else None
 
 
+@contextlib.contextmanager
+def _clock(moment: datetime.datetime) -> Iterator[None]:
+    """Let the services see `moment` as now (the demo replays a plan's past; used only
+    here, for closing a past meeting, whose record is frozen with the time it closed)."""
+    with mock.patch.object(timezone, "now", return_value=moment.astimezone(datetime.UTC)):
+        yield
+
+
 def _meeting(ctx: _PlanContext, spec: dict) -> Callable[[], None]:
     def run() -> None:
         ms = _meeting_services()
@@ -568,19 +578,23 @@ def _meeting(ctx: _PlanContext, spec: dict) -> Callable[[], None]:
             if text and decide is not None:
                 decide(item_id=item.pk, user=ctx.coordinator, text=text)
         next_day = spec.get("next_meeting_day")
-        ms.meeting_close(
-            meeting_id=meeting.pk,
-            user=ctx.coordinator,
-            next_meeting_at=_moment(next_day, spec.get("time", "10:00"))
-            if next_day is not None
-            else None,
-        )
-        # Move the meeting's own timestamps to the day it was held.
+        # Closing freezes the meeting's record (referat) with the times it reads then,
+        # so the meeting's start, its attendees and the edits made in it are moved to
+        # the day it was held first, and the close itself happens "at" that day's end.
         started = scheduled + datetime.timedelta(minutes=2)
-        Meeting.objects.filter(pk=meeting.pk).update(
-            started_at=started, closed_at=scheduled + datetime.timedelta(minutes=75)
-        )
+        closed = scheduled + datetime.timedelta(minutes=75)
+        ctx.timeline.mark(started + datetime.timedelta(minutes=1))
+        ctx.timeline.apply()
+        Meeting.objects.filter(pk=meeting.pk).update(started_at=started)
         Attendee.objects.filter(meeting=meeting).update(joined_at=started)
+        with _clock(min(closed, timezone.now())):
+            ms.meeting_close(
+                meeting_id=meeting.pk,
+                user=ctx.coordinator,
+                next_meeting_at=_moment(next_day, spec.get("time", "10:00"))
+                if next_day is not None
+                else None,
+            )
 
     return run
 
