@@ -299,6 +299,33 @@ def test_meetings_are_seeded_when_the_meetings_app_provides_services(demo_output
     assert closed.attendees.filter(user__username="anders").exists()
 
 
+def test_the_past_meetings_record_carries_the_day_it_was_held(demo_output):
+    """The record (referat) is frozen at close: it must show the meeting's day, not the
+    moment the demo was loaded."""
+    from ipplan.meetings.models import Meeting
+    from ipplan.records.models import MeetingRecord
+
+    closed = Meeting.objects.get(plan=plan_of("Anders"), status=Meeting.Status.CLOSED)
+    content = MeetingRecord.objects.get(meeting=closed).content
+    times = []
+
+    def collect(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in {"at", "started_at", "closed_at", "joined_at"} and item:
+                    times.append(datetime.datetime.fromisoformat(item))
+                else:
+                    collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(content)
+    assert len(times) > 3
+    held = closed.scheduled_at
+    assert all(held <= t <= held + datetime.timedelta(hours=3) for t in times), times
+
+
 def test_treatment_courses_are_seeded_when_the_courses_app_provides_them(demo_output):
     pytest.importorskip("ipplan.courses.seed")
     assert plan_of("Anders").courses.exists()
