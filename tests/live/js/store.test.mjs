@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { apply } from '../../../static/js/ot.js';
 import { Connection, backoffDelay } from '../../../static/js/meeting/connection.js';
 import { LiveStore } from '../../../static/js/meeting/store.js';
+import { FakeWebSocket, win } from '../../meetings/js/fake_websocket.mjs';
 
 const KEY = 'goal:20:text';
 const OTHER = 'plan:1:what_matters';
@@ -417,48 +418,6 @@ describe('a refused op, then a snapshot', () => {
 });
 
 // ---------------------------------------------------------------------------------- c
-
-class FakeWebSocket {
-  static made = [];
-
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeWebSocket.made.push(this);
-  }
-
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-
-  close(code = 1000) {
-    this.readyState = 3;
-    if (this.onclose) this.onclose({ code });
-  }
-
-  open() {
-    this.readyState = 1;
-    this.onopen();
-  }
-
-  frame(msg) {
-    this.onmessage({ data: JSON.stringify(msg) });
-  }
-
-  drop(code = 1006) {
-    this.readyState = 3;
-    this.onclose({ code });
-  }
-
-  take() {
-    const out = this.sent;
-    this.sent = [];
-    return out;
-  }
-}
-
-const win = { navigator: { onLine: true }, addEventListener() {} };
 
 /** The store and the connection wired as room.js wires them. */
 function room() {

@@ -6,39 +6,7 @@ import { afterEach, beforeEach, describe, test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Connection, backoffDelay } from '../../../static/js/meeting/connection.js';
-
-class FakeWebSocket {
-  static made = [];
-
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeWebSocket.made.push(this);
-  }
-
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-
-  close(code = 1000) {
-    this.readyState = 3;
-    if (this.onclose) this.onclose({ code });
-  }
-
-  // test helpers
-  open() {
-    this.readyState = 1;
-    this.onopen();
-  }
-
-  drop(code = 1006) {
-    this.readyState = 3;
-    this.onclose({ code });
-  }
-}
-
-const win = { navigator: { onLine: true }, addEventListener() {} };
+import { FakeWebSocket, win } from './fake_websocket.mjs';
 
 describe('backoffDelay', () => {
   test('doubles per attempt, with jitter between half and all of it, up to 30 s', () => {
