@@ -134,3 +134,22 @@ def test_the_page_cost_run_answers_every_endpoint(bench_env, tmp_path):
         for label, row in rows.items():
             assert row["status"] in (200, "ok"), (label, row)
             assert row["queries"] > 0
+
+
+def test_the_op_cost_run_measures_every_op(bench_env, tmp_path):
+    out = tmp_path / "op_cost.json"
+    database = "ipplan_bench_smoke_opcost"
+    try:
+        _run(
+            bench_env,
+            "bench/op_cost.py",
+            "--ops=3",
+            "--participants=3",
+            f"--database={bench_env['BENCH_PG']}/{database}",
+            f"--json={out}",
+        )
+    finally:
+        _drop(bench_env, database)
+    result = json.loads(out.read_text())["result"]
+    assert result["ops"] == 3 and result["participants"] == 3
+    assert result["cpu_ms_per_op"] > 0
