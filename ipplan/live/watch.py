@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MEETING_EVERY = 5  # re-read the meeting states every n-th poll
-COALESCE_SECONDS = 0.01  # requests for one meeting state this close together share a read
+COALESCE_SECONDS = 0.05  # requests for one meeting state this close together share a read
 
 
 class MeetingCache:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from ipplan.live import handlers, protocol
+from ipplan.live import handlers, protocol, watch
 from ipplan.meetings import services as meetings
 from ipplan.plans.models import Consent, Member
 
@@ -78,9 +78,13 @@ async def test_a_membership_ended_in_the_database_closes_the_socket_without_a_no
 
 
 async def test_a_meeting_started_elsewhere_reaches_every_socket_with_one_shared_read(
-    sockets, plan, coordinator, specialist, reader, settings
+    sockets, plan, coordinator, specialist, reader, settings, monkeypatch
 ):
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60  # only the notification reads the meeting
+    # The sockets hear of the change within a few milliseconds of each other; on a
+    # loaded test machine that can exceed the production window, which is tuning.
+    monkeypatch.setattr(watch, "COALESCE_SECONDS", 0.5)
     meeting = await db(
         meetings.meeting_schedule,
         plan_id=plan.pk,
@@ -88,10 +92,9 @@ async def test_a_meeting_started_elsewhere_reaches_every_socket_with_one_shared_
         scheduled_at=timezone.now(),
         place="Rådhuset",
     )
-    opened = [
-        await sockets.open(user, plan.pk, meeting=meeting.pk)
-        for user in (coordinator, specialist, reader)
-    ]
+    # Plan-page sockets (no ?meeting=): they show the meeting in progress but do not
+    # attend it, so the start is the only change (attending would announce more).
+    opened = [await sockets.open(user, plan.pk) for user in (coordinator, specialist, reader)]
     reads = []
     real = handlers.meeting_state_for
 
@@ -104,9 +107,9 @@ async def test_a_meeting_started_elsewhere_reaches_every_socket_with_one_shared_
         await db(meetings.meeting_start, meeting_id=meeting.pk, user=coordinator)
         for socket in opened:
             state = await socket.expect("meeting", timeout=5)
-            while state["meeting"]["status"] != "in_progress":
-                state = await socket.expect("meeting", timeout=5)
+            assert state["meeting"]["id"] == meeting.pk
+            assert state["meeting"]["status"] == "in_progress"
     finally:
         handlers.meeting_state_for = real
-    # One read for the three sockets, not one each (a late one may add a second).
-    assert 1 <= len(reads) < len(opened)
+    # One read for the three sockets, not one each.
+    assert reads == [{"plan_id": plan.pk, "meeting_id": None}]
