@@ -145,8 +145,15 @@ class SocketRegistry:
             elif revision > socket.sent_rev:
                 _spawn(socket.send_pending())
         if meetings:
-            for key in {(s.plan_id, s.meeting_id) for s in sockets}:
-                state = await MEETINGS.fresh(*key)
+            # All at once: one after another, each read's coalescing pause would add up.
+            keys = sorted({(s.plan_id, s.meeting_id) for s in sockets}, key=str)
+            states = await asyncio.gather(
+                *(MEETINGS.fresh(*key) for key in keys), return_exceptions=True
+            )
+            for key, state in zip(keys, states, strict=True):
+                if isinstance(state, BaseException):
+                    logger.warning("live meeting poll failed: %s", type(state).__name__)
+                    continue
                 for socket in sockets:
                     if (socket.plan_id, socket.meeting_id) == key:
                         _spawn(socket.meeting_state_is(state))

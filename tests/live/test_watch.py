@@ -113,3 +113,29 @@ async def test_a_meeting_started_elsewhere_reaches_every_socket_with_one_shared_
         handlers.meeting_state_for = real
     # One read for the three sockets, not one each.
     assert reads == [{"plan_id": plan.pk, "meeting_id": None}]
+
+
+async def test_a_meeting_change_whose_notification_was_lost_arrives_with_the_poll(
+    sockets, plan, other_plan, coordinator, settings
+):
+    """Written straight to the database (as if the notification were lost): the
+    process's poll re-reads every meeting every few polls and sends what changed, to
+    the sockets of each plan."""
+    from ipplan.meetings.models import Meeting
+
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 0.2  # meetings every 5th poll: about 1 s
+    meeting = await db(
+        meetings.meeting_schedule,
+        plan_id=plan.pk,
+        user=coordinator,
+        scheduled_at=timezone.now(),
+        place="Rådhuset",
+    )
+    kari = await sockets.open(coordinator, plan.pk, meeting=meeting.pk)
+    elsewhere = await sockets.open(coordinator, other_plan.pk)
+    await db(lambda: Meeting.objects.filter(pk=meeting.pk).update(place="Helsehuset"))
+    state = await kari.expect("meeting", timeout=5)
+    assert state["meeting"]["place"] == "Helsehuset"
+    # The other plan's socket has no meeting; nothing changed for it.
+    assert not [m for m in await elsewhere.quiet(0.5) if m["type"] == "meeting"]
