@@ -156,7 +156,9 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.subscribed = False
         self.sent_rev = 0
         self.send_lock = asyncio.Lock()
-        self.my_ops: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # op id -> whether its ack went out on this socket (a snapshot can carry an op
+        # before its ack; see on_op).
+        self.my_ops: collections.OrderedDict[str, bool] = collections.OrderedDict()
         self.refusals: collections.OrderedDict[str, tuple] = collections.OrderedDict()
         self.you: dict[str, Any] | None = None
         self.meeting_id: int | None = None
@@ -381,7 +383,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
             # (the world may have changed since, but this op was answered).
             await self.send_error(op_id, *refusal)
             return
-        self.my_ops[op_id] = None
+        self.my_ops[op_id] = False
         while len(self.my_ops) > 1000:
             self.my_ops.popitem(last=False)
         try:
@@ -410,13 +412,18 @@ class PlanConsumer(AsyncWebsocketConsumer):
         revision, duplicate, event = result
         if event is not None:
             EVENTS.put(self.plan_id, event)
-        if duplicate and revision <= self.sent_rev:
-            # Already sent to this socket (as an op, or an ack the client lost).
-            events = await EVENTS.since(self.plan_id, revision - 1, revision)
-            if events and events[0]["rev"] == revision:
-                await self.send_message(as_ack_message(events[0]))
-            return
-        await self.send_pending(upto=revision)
+        async with self.send_lock:
+            if revision > self.sent_rev:
+                await self._send_pending_locked(upto=revision)
+                return
+            # Already sent to this socket: as its ack (a resend: the client lost it, so
+            # answer again), or inside a snapshot that went out while this op was being
+            # written (a snapshot answers no op, so answer now; the client settles an
+            # ack at a revision it already has).
+            if duplicate or not self.my_ops.get(op_id):
+                events = await EVENTS.since(self.plan_id, revision - 1, revision)
+                if events and events[0]["rev"] == revision:
+                    await self.send_message(self._for_me(events[0]))
 
     async def on_sync(self, message: dict) -> None:
         async with self.send_lock:
@@ -534,6 +541,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
 
     def _for_me(self, event: dict) -> dict:
         if event["op_id"] in self.my_ops:
+            self.my_ops[event["op_id"]] = True
             return as_ack_message(event)
         return as_op_message(event)
 

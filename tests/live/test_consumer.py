@@ -1,11 +1,13 @@
 """The live socket, through the real ASGI router: join, edit, broadcast, catch up."""
 
 import json
+import time
 import uuid
 
 import pytest
 from channels.db import database_sync_to_async
 
+from ipplan.live import consumers, handlers
 from ipplan.live.snapshot import plan_snapshot
 from ipplan.plans import services
 from ipplan.plans.models import AccessLog, Change, Goal, Plan, Theme
@@ -187,6 +189,40 @@ async def test_a_resend_after_reconnect_is_applied_once_and_caught_up(
     ack = await again.expect("ack")
     assert ack["rev"] == plan.revision + 1
     assert (await db(Goal.objects.get, pk=goal.pk)).text == "Egen leilighet!"
+
+
+async def test_an_op_a_snapshot_overtook_still_gets_its_ack(
+    sockets, plan, coordinator, monkeypatch
+):
+    # A refused op owes the sender a snapshot, at most one per SNAPSHOT_GAP; one owed
+    # while a good op is being written goes out after that op's commit and carries it.
+    # The op must still get its own answer (once), not be left to the client's resend.
+    monkeypatch.setattr(consumers, "SNAPSHOT_GAP", 0.3)
+    good = op_id()
+    real_apply = handlers.apply_op
+
+    def apply_then_linger(**kwargs):
+        result = real_apply(**kwargs)
+        if kwargs["op_id"] == good:
+            time.sleep(1.0)  # committed; the owed snapshot fires meanwhile
+        return result
+
+    monkeypatch.setattr(handlers, "apply_op", apply_then_linger)
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    bad = {"type": "set", "target": "goal", "id": 99999999, "field": "status", "value": "x"}
+    await kari.send({"type": "op", "op_id": op_id(), "base_rev": plan.revision, "op": bad})
+    await kari.expect("error")
+    await kari.expect("snapshot")
+    await kari.send({"type": "op", "op_id": op_id(), "base_rev": plan.revision, "op": bad})
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], plan.revision, good))
+    assert (await kari.expect("error"))["code"] == "not_found"
+    snapshot = await kari.expect("snapshot")
+    assert snapshot["rev"] == plan.revision + 1
+    assert snapshot["plan"]["goals"][0]["text"] == "Egen leilighet!"
+    ack = await kari.expect("ack")
+    assert (ack["op_id"], ack["rev"]) == (good, plan.revision + 1)
+    assert [m for m in await kari.quiet(2.5) if m["type"] in {"op", "ack"}] == []
 
 
 async def test_a_client_that_missed_revisions_catches_up_with_sync(sockets, plan, coordinator):

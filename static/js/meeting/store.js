@@ -14,8 +14,9 @@
 //   sync is in flight) and is never applied again.
 // - an op sent but not acknowledged when a snapshot replaces the state is sent again as
 //   it was (same op_id, base_rev, op): the server may have committed it into that
-//   snapshot and will not send its ack by itself; the resend gets the ack.  A resend is
-//   always the first message again, never a rebased one (text included).
+//   snapshot, and on a new connection nothing answers the old one's ops; the resend gets
+//   the ack (on the same connection it merely gets a second one).  A resend is always
+//   the first message again, never a rebased one (text included).
 // - text fields: FieldSync (OT, one outstanding op per field, keystrokes composed and
 //   sent every FLUSH_MS).  Scalars (dates, status, responsible): "set", shown at once,
 //   put back and explained if the server refuses.  Structure (create/delete/move/restore):
@@ -363,8 +364,8 @@ export class LiveStore {
 
   /**
    * After a snapshot: every op that went out on this connection and is not acknowledged
-   * goes out again unchanged.  If the snapshot already contains it, the server sent (or
-   * will send) no ack for it by itself; the resend is answered with the ack of the
+   * goes out again unchanged.  If the snapshot already contains it and came on a new
+   * connection, nothing else will answer it; the resend is answered with the ack of the
    * original change (rev <= the snapshot's: settled, see _duplicate), or, if it is
    * committed after the snapshot, with its ack in order.  Ops not sent yet go out with
    * the next flush as usual.
