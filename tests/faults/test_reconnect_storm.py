@@ -108,8 +108,11 @@ async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack
     # allow for chance up to 55 %. The first retries alone spread over >= 150 ms.
     assert figures["peak_attempts_per_100ms"] <= SOCKETS * 55 // 100
     assert first_attempts[-1] - first_attempts[0] >= 0.15
-    # Once the servers are back the reconnects arrive spread out, not as one wave.
-    assert figures["peak_reconnects_per_100ms"] <= SOCKETS // 4
+    # Once the servers are back the reconnects arrive spread out, not as one wave (which
+    # would be all 240 in one or two bins). A reconnect counts when its snapshot arrives,
+    # so server queueing bunches them too: 15 runs on a quiet machine peaked at 22-58
+    # (a quarter, 60, was passed once in CI-like runs); 40 % still tells a wave apart.
+    assert figures["peak_reconnects_per_100ms"] <= SOCKETS * 40 // 100
     # Exponential backoff: a few attempts per client over a ~6 s outage, not dozens.
     assert figures["attempts_per_client_max"] <= 8
     assert figures["attempts_per_client_mean"] <= 6
