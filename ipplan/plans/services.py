@@ -457,10 +457,48 @@ def apply_operations(
             if access_changed:
                 transaction.on_commit(lambda: notify_access_changed(plan_id=plan_id))
             return results
-    except IntegrityError:
-        # Two requests with the same op_id raced past the lookup; the loser retries
-        # and then finds the winner's change.
+    except (OperationError, IntegrityError) as exc:
+        # Two copies of one op (a client's resend on a new socket while the old one is
+        # still writing it) both wait for the plan lock. On PostgreSQL the second's lock
+        # query runs on a snapshot from before the first's commit, so its op-id lookup
+        # finds nothing and it applies the op again: refused (the goal it deletes is
+        # gone) or stopped by the op id's unique key. The op was saved, so the answer
+        # is its earlier result; decided again here on fresh data (error paths only).
+        earlier = _earlier_results(plan_id=plan_id, user=user, ops=ops)
+        if earlier is not None:
+            return earlier
+        if isinstance(exc, OperationError):
+            raise
         raise OperationError("conflict", _("Endringen kolliderte; prøv igjen.")) from None
+
+
+def _earlier_results(
+    *, plan_id: int, user: Any, ops: list[tuple[dict[str, Any], str]]
+) -> list[OpResult] | None:
+    """The earlier results if every op id of `ops` is already committed by `user` on
+    a plan they may still read; None otherwise."""
+    op_ids = [op_id for _op, op_id in ops]
+    if not all(isinstance(i, str) and 1 <= len(i) <= 64 for i in op_ids):
+        return None
+    changes = {
+        c.op_id: c
+        for c in Change.objects.filter(plan_id=plan_id, user_id=user.pk, op_id__in=op_ids)
+    }
+    if not changes or set(op_ids) - set(changes):
+        return None
+    plan = Plan.objects.select_related("person").filter(pk=plan_id).first()
+    if plan is None or plan_access(user, plan).level < Level.READ:
+        return None
+    return [
+        OpResult(
+            c.revision,
+            c,
+            change_to_op(c),
+            duplicate=True,
+            result=c.payload.get("result", {}),
+        )
+        for c in (changes[i] for i in op_ids)
+    ]
 
 
 def _meeting_live(meeting_id: Any) -> Exists | Value:

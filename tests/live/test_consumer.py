@@ -1,11 +1,14 @@
 """The live socket, through the real ASGI router: join, edit, broadcast, catch up."""
 
+import asyncio
 import json
+import threading
 import time
 import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection, transaction
 
 from ipplan.live import consumers, handlers
 from ipplan.live.snapshot import plan_snapshot
@@ -223,6 +226,96 @@ async def test_an_op_a_snapshot_overtook_still_gets_its_ack(
     ack = await kari.expect("ack")
     assert (ack["op_id"], ack["rev"]) == (good, plan.revision + 1)
     assert [m for m in await kari.quiet(2.5) if m["type"] in {"op", "ack"}] == []
+
+
+async def _lock_waiters() -> int:
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0]
+
+    return await db(count)
+
+
+async def _until_lock_waiters(n: int) -> None:
+    for _ in range(200):
+        if await _lock_waiters() >= n:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"fewer than {n} writers waiting for the plan lock")
+
+
+async def _answer(socket, wanted: str) -> dict:
+    """The first ack or error for op `wanted` on `socket` (an op frame with that id
+    counts as its ack, as the client treats it)."""
+    while True:
+        message = await socket.receive(10)
+        assert message["type"] != "__closed__", socket.close_code
+        if message["type"] in {"ack", "op", "error"} and message.get("op_id") == wanted:
+            return message
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        # Applying it again would fail validation (the goal is gone) ...
+        pytest.param(lambda goal: {"type": "delete", "target": "goal", "id": goal}, id="delete"),
+        # ... or would succeed, and only the op id's uniqueness would stop it.
+        pytest.param(
+            lambda goal: {
+                "type": "set",
+                "target": "goal",
+                "id": goal,
+                "field": "status",
+                "value": "achieved",
+            },
+            id="set",
+        ),
+    ],
+)
+async def test_a_resend_that_waited_behind_its_first_copy_is_acked_not_refused(
+    sockets, plan, coordinator, op
+):
+    # A browser that reconnects resends its op in flight on the new socket while the
+    # old socket may still be writing it. Both copies wait for the plan lock; the one
+    # that gets it second must find the first's commit and answer it as a duplicate,
+    # not apply it again (refused, or a unique-key "conflict"): the op was saved.
+    if connection.vendor != "postgresql":
+        pytest.skip("the race is between PostgreSQL row-lock waiters")
+    goal = await db(_goal, plan)
+    frame = {"type": "op", "op_id": op_id(), "base_rev": plan.revision, "op": op(goal.pk)}
+    old = await sockets.open(coordinator, plan.pk)
+    new = await sockets.open(coordinator, plan.pk)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_plan_lock() -> None:
+        try:
+            with transaction.atomic():
+                Plan.objects.select_for_update().get(pk=plan.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_plan_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        await old.send(frame)
+        await _until_lock_waiters(1)
+        await new.send(frame)
+        await _until_lock_waiters(2)
+    finally:
+        release.set()
+        holder.join(10)
+    answers = [await _answer(old, frame["op_id"]), await _answer(new, frame["op_id"])]
+    outcomes = [(a["type"], a.get("rev"), a.get("code")) for a in answers]
+    assert outcomes == [("ack", plan.revision + 1, None)] * 2
+    logged = await db(lambda: Change.objects.filter(plan=plan, op_id=frame["op_id"]).count())
+    assert logged == 1
 
 
 async def test_a_client_that_missed_revisions_catches_up_with_sync(sockets, plan, coordinator):
