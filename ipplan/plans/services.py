@@ -358,11 +358,18 @@ def apply_operations(
             for _op, op_id in ops:
                 if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
                     raise OperationError("invalid", _("Ugyldig operasjons-id."))
-            # One round trip for the lock and what the hot path (one live op) needs
-            # under it: is the op id known already, and is the meeting in progress.
-            locking = (
-                Plan.objects.select_for_update()
-                .select_related("person")
+            try:
+                plan = Plan.objects.select_for_update().select_related("person").get(pk=plan_id)
+            except Plan.DoesNotExist:
+                raise OperationError("not_found", _("Planen finnes ikke.")) from None
+            # What the hot path (one live op) must judge under the lock, in one
+            # statement of its own: is the op id known already, is the meeting in
+            # progress. Not as subqueries of the locking query: in READ COMMITTED a
+            # statement reads the database as it was when the statement began, so they
+            # would miss what the writer we waited for committed (a resend's first copy
+            # from the old socket: applied again; a meeting just started or closed).
+            known_revision, meeting_live = (
+                Plan.objects.filter(pk=plan_id)
                 .annotate(
                     known_revision=Subquery(
                         Change.objects.filter(plan=OuterRef("pk"), op_id=ops[0][1]).values(
@@ -371,11 +378,9 @@ def apply_operations(
                     ),
                     meeting_live=_meeting_live(meeting_id),
                 )
+                .values_list("known_revision", "meeting_live")
+                .get()
             )
-            try:
-                plan = locking.get(pk=plan_id)
-            except Plan.DoesNotExist:
-                raise OperationError("not_found", _("Planen finnes ikke.")) from None
             access = plan_access(user, plan)
             if access.level < Level.READ:
                 raise OperationError("not_found", _("Planen finnes ikke."))
@@ -385,14 +390,14 @@ def apply_operations(
                 or not 0 <= base_revision <= plan.revision
             ):
                 raise OperationError("stale", _("Ugyldig revisjon."))
-            if not plan.meeting_live:
+            if not meeting_live:
                 # Decided under the plan lock, which meeting_close also takes: an edit
                 # is attributed to a meeting only while it is in progress.
                 meeting_id = None
             # Earlier changes with these op ids (the first op's is known from the lock
             # query; a batch looks the rest up at once).
             earlier_by_id: dict[str, Change] = {}
-            if plan.known_revision is not None or len(ops) > 1:
+            if known_revision is not None or len(ops) > 1:
                 earlier_by_id = {
                     c.op_id: c
                     for c in Change.objects.filter(plan=plan, op_id__in=[i for _o, i in ops])
@@ -457,48 +462,10 @@ def apply_operations(
             if access_changed:
                 transaction.on_commit(lambda: notify_access_changed(plan_id=plan_id))
             return results
-    except (OperationError, IntegrityError) as exc:
-        # Two copies of one op (a client's resend on a new socket while the old one is
-        # still writing it) both wait for the plan lock. On PostgreSQL the second's lock
-        # query runs on a snapshot from before the first's commit, so its op-id lookup
-        # finds nothing and it applies the op again: refused (the goal it deletes is
-        # gone) or stopped by the op id's unique key. The op was saved, so the answer
-        # is its earlier result; decided again here on fresh data (error paths only).
-        earlier = _earlier_results(plan_id=plan_id, user=user, ops=ops)
-        if earlier is not None:
-            return earlier
-        if isinstance(exc, OperationError):
-            raise
+    except IntegrityError:
+        # Two requests with the same op_id raced past the lookup; the loser retries
+        # and then finds the winner's change.
         raise OperationError("conflict", _("Endringen kolliderte; prøv igjen.")) from None
-
-
-def _earlier_results(
-    *, plan_id: int, user: Any, ops: list[tuple[dict[str, Any], str]]
-) -> list[OpResult] | None:
-    """The earlier results if every op id of `ops` is already committed by `user` on
-    a plan they may still read; None otherwise."""
-    op_ids = [op_id for _op, op_id in ops]
-    if not all(isinstance(i, str) and 1 <= len(i) <= 64 for i in op_ids):
-        return None
-    changes = {
-        c.op_id: c
-        for c in Change.objects.filter(plan_id=plan_id, user_id=user.pk, op_id__in=op_ids)
-    }
-    if not changes or set(op_ids) - set(changes):
-        return None
-    plan = Plan.objects.select_related("person").filter(pk=plan_id).first()
-    if plan is None or plan_access(user, plan).level < Level.READ:
-        return None
-    return [
-        OpResult(
-            c.revision,
-            c,
-            change_to_op(c),
-            duplicate=True,
-            result=c.payload.get("result", {}),
-        )
-        for c in (changes[i] for i in op_ids)
-    ]
 
 
 def _meeting_live(meeting_id: Any) -> Exists | Value:

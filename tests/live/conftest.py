@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
@@ -234,3 +236,53 @@ def text_op(obj_id: int, target: str, field: str, ops: list, base_rev: int, op_i
         "base_rev": base_rev,
         "op": {"type": "text", "target": target, "id": obj_id, "field": field, "ops": ops},
     }
+
+
+@contextlib.asynccontextmanager
+async def plan_lock_held(work: Callable[[], Any]) -> AsyncIterator[None]:
+    """Run `work` (which takes the plan's row lock) in a transaction on another thread
+    and connection, and keep that transaction open until the block ends: writers that
+    come meanwhile queue on the lock, as they do behind a busy writer."""
+    locked, release = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                work()
+                locked.set()
+                release.wait(30)
+        except BaseException as exc:  # reported to the test below
+            failed.append(exc)
+            locked.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        assert await asyncio.to_thread(locked.wait, 10), "the plan lock was not taken"
+        if failed:
+            raise failed[0]
+        yield
+    finally:
+        release.set()
+        await asyncio.to_thread(thread.join, 10)
+
+
+async def until_lock_waiters(n: int) -> None:
+    """Wait until `n` sessions of the test database wait for a lock (PostgreSQL)."""
+
+    def waiting() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0]
+
+    for _ in range(400):
+        if await database_sync_to_async(waiting)() >= n:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"fewer than {n} writers waiting for the plan lock")

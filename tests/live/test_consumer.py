@@ -1,20 +1,18 @@
 """The live socket, through the real ASGI router: join, edit, broadcast, catch up."""
 
-import asyncio
 import json
-import threading
 import time
 import uuid
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection, transaction
+from django.db import connection
 
 from ipplan.live import consumers, handlers
 from ipplan.live.snapshot import plan_snapshot
 from ipplan.plans import services
 from ipplan.plans.models import AccessLog, Change, Goal, Plan, Theme
-from tests.live.conftest import text_op
+from tests.live.conftest import plan_lock_held, text_op, until_lock_waiters
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -228,26 +226,6 @@ async def test_an_op_a_snapshot_overtook_still_gets_its_ack(
     assert [m for m in await kari.quiet(2.5) if m["type"] in {"op", "ack"}] == []
 
 
-async def _lock_waiters() -> int:
-    def count() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            return cursor.fetchone()[0]
-
-    return await db(count)
-
-
-async def _until_lock_waiters(n: int) -> None:
-    for _ in range(200):
-        if await _lock_waiters() >= n:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"fewer than {n} writers waiting for the plan lock")
-
-
 async def _answer(socket, wanted: str) -> dict:
     """The first ack or error for op `wanted` on `socket` (an op frame with that id
     counts as its ack, as the client treats it)."""
@@ -289,28 +267,11 @@ async def test_a_resend_that_waited_behind_its_first_copy_is_acked_not_refused(
     frame = {"type": "op", "op_id": op_id(), "base_rev": plan.revision, "op": op(goal.pk)}
     old = await sockets.open(coordinator, plan.pk)
     new = await sockets.open(coordinator, plan.pk)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_plan_lock() -> None:
-        try:
-            with transaction.atomic():
-                Plan.objects.select_for_update().get(pk=plan.pk)
-                locked.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_plan_lock)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    async with plan_lock_held(lambda: Plan.objects.select_for_update().get(pk=plan.pk)):
         await old.send(frame)
-        await _until_lock_waiters(1)
+        await until_lock_waiters(1)
         await new.send(frame)
-        await _until_lock_waiters(2)
-    finally:
-        release.set()
-        holder.join(10)
+        await until_lock_waiters(2)
     answers = [await _answer(old, frame["op_id"]), await _answer(new, frame["op_id"])]
     outcomes = [(a["type"], a.get("rev"), a.get("code")) for a in answers]
     assert outcomes == [("ack", plan.revision + 1, None)] * 2

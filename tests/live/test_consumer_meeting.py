@@ -5,12 +5,13 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 from django.utils import timezone
 
 from ipplan.meetings import services as meetings
 from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from ipplan.plans.models import Change, Goal
-from tests.live.conftest import text_op
+from tests.live.conftest import plan_lock_held, text_op, until_lock_waiters
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,3 +133,25 @@ async def test_a_read_only_member_cannot_write_decisions(sockets, plan, coordina
     await frida.send({"type": "meeting", "action": "decision", "item": item.pk, "text": "Nei"})
     assert (await frida.expect("error"))["code"] == "forbidden"
     assert (await db(AgendaItem.objects.get, pk=item.pk)).decision == ""
+
+
+async def test_an_edit_that_waited_for_the_meeting_start_is_attributed_to_the_meeting(
+    sockets, plan, coordinator, specialist
+):
+    # The start and an edit queue on the plan lock; the edit, written after the start
+    # committed, belongs to the meeting and so to its referat. (Judged on what the
+    # database held before the wait, it would not be.)
+    if connection.vendor != "postgresql":
+        pytest.skip("the race is between PostgreSQL row-lock waiters")
+    meeting = await db(_schedule, plan, coordinator)
+    siv = await sockets.open(specialist, plan.pk, meeting=meeting.pk)
+    goal = await db(Goal.objects.get, plan=plan)
+    frame = text_op(goal.pk, "goal", "text", [14, "!"], plan.revision, op_id())
+    async with plan_lock_held(
+        lambda: meetings.meeting_start(meeting_id=meeting.pk, user=coordinator)
+    ):
+        await siv.send(frame)
+        await until_lock_waiters(1)
+    await siv.expect("ack", op_id=frame["op_id"])
+    change = await db(Change.objects.get, op_id=frame["op_id"])
+    assert change.meeting_id == meeting.pk
