@@ -394,8 +394,8 @@ def apply_operations(
                 # Decided under the plan lock, which meeting_close also takes: an edit
                 # is attributed to a meeting only while it is in progress.
                 meeting_id = None
-            # Earlier changes with these op ids (the first op's is known from the lock
-            # query; a batch looks the rest up at once).
+            # Earlier changes with these op ids (whether the first op's exists is known
+            # from the query above; a batch looks the rest up at once).
             earlier_by_id: dict[str, Change] = {}
             if known_revision is not None or len(ops) > 1:
                 earlier_by_id = {
