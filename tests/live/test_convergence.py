@@ -168,6 +168,7 @@ class SimClient:
         self.sent: set[str] = set()
         self.acked: set[str] = set()
         self.refused: set[str] = set()
+        self.refusal_codes: dict[str, str] = {}  # op_id -> error code, for failure reports
         self.syncing = False
         self.comm: WebsocketCommunicator | None = None
         self.reader: asyncio.Task | None = None
@@ -183,6 +184,7 @@ class SimClient:
         self.rng = rng
         self.lose = P_LOSE
         self.sent, self.acked, self.refused = set(), set(), set()
+        self.refusal_codes = {}
 
     # -- connection
 
@@ -327,6 +329,7 @@ class SimClient:
                 asyncio.ensure_future(self._resend_later(self.pending[0].frame))
             return
         self.refused.add(op_id)
+        self.refusal_codes[op_id] = code
         self.ghosts.pop(op_id, None)
         if self.pending and self.pending[0].op_id == op_id:
             self.pending.pop(0)  # a snapshot follows and puts the view right
@@ -542,8 +545,10 @@ def check_log(plan_id: int, first_rev: int, first_state: dict, clients: list[Sim
     logged_set = set(logged)
     for client in clients:
         mine_logged = client.sent & logged_set
+        unacked = {i: client.refusal_codes.get(i, "no answer") for i in mine_logged - client.acked}
         assert client.acked == mine_logged, (
-            f"client {client.index}: acked {len(client.acked)}, in the log {len(mine_logged)}"
+            f"client {client.index}: acked {len(client.acked)}, in the log {len(mine_logged)};"
+            f" logged without an ack: {unacked}"
         )
         assert not (client.refused & logged_set), f"client {client.index}: a refused op is logged"
 
