@@ -103,18 +103,46 @@ def plan_access(user: object, plan: Plan) -> PlanAccess:
 
 
 def _plan_access(user: object, plan: Plan) -> PlanAccess:
-    none = PlanAccess(plan, Level.NONE, None, False, False)
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
-        return none
+        return PlanAccess(plan, Level.NONE, None, False, False)
     day = _today()
-    is_coordinator = plan.coordinator_id == user.pk
-    is_person = plan.person.user_id is not None and plan.person.user_id == user.pk
     # The membership and whether a sharing consent covers it, in one query.
     member = (
-        Member.objects.filter(_active_member_q(day), plan=plan, user=user)
+        member_of(plan_id=plan.pk, user_id=user.pk, day=day)  # type: ignore[attr-defined]
         .annotate(covered_by_sharing_consent=Exists(covering_consents(day, OuterRef("pk"))))
         .first()
     )
+    return access_from(
+        plan,
+        user,
+        person_user_id=plan.person.user_id,
+        member=member,
+        covered=bool(member and member.covered_by_sharing_consent),
+    )
+
+
+def member_of(*, plan_id: Any, user_id: Any, day: datetime.date) -> QuerySet[Member]:
+    """The user's active membership of the plan on `day` (first() of it, if any)."""
+    members = Member.objects.filter(_active_member_q(day), plan_id=plan_id, user_id=user_id)
+    return members if members.ordered else members.order_by("pk")
+
+
+def access_from(
+    plan: Plan,
+    user: Any,
+    *,
+    person_user_id: int | None,
+    member: Member | None,
+    covered: bool,
+) -> PlanAccess:
+    """The rules above, given what was read: the membership (from member_of) and whether
+    a valid sharing consent covers it. The live editor's hot path reads these in a
+    query of its own (plans/hotpath.py) and decides here, so the rules stay in one place."""
+    none = PlanAccess(plan, Level.NONE, None, False, False)
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return none
+    is_coordinator = plan.coordinator_id == user.pk
+    is_person = person_user_id is not None and person_user_id == user.pk
     if is_coordinator:
         return PlanAccess(plan, Level.MANAGE, member, is_person, True)
     if is_person:
@@ -124,10 +152,10 @@ def _plan_access(user: object, plan: Plan) -> PlanAccess:
         return none
     if member.role == Member.Role.COORDINATOR:
         # A co-coordinator named in the group manages like the coordinator.
-        if member.covered_by_sharing_consent:
+        if covered:
             return PlanAccess(plan, Level.MANAGE, member, False, True)
         return none
-    if not member.covered_by_sharing_consent:
+    if not covered:
         return none
     return PlanAccess(plan, _ACCESS_LEVEL[member.access], member, False, False)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -358,6 +359,20 @@ def apply_operations(
             for _op, op_id in ops:
                 if not isinstance(op_id, str) or not 1 <= len(op_id) <= 64:
                     raise OperationError("invalid", _("Ugyldig operasjons-id."))
+            if len(ops) == 1 and hotpath.enabled():
+                fast = hotpath.apply_text_op(
+                    plan_id=plan_id,
+                    user=user,
+                    op=ops[0][0],
+                    op_id=ops[0][1],
+                    base_revision=base_revision,
+                    meeting_id=meeting_id,
+                    via=via,
+                )
+                if fast is not None:
+                    return [fast]
+                # Not the plain case: nothing was written; the general path below
+                # answers (a duplicate, a refusal), in this transaction and lock.
             try:
                 plan = Plan.objects.select_for_update().select_related("person").get(pk=plan_id)
             except Plan.DoesNotExist:
@@ -498,20 +513,41 @@ def _load(plan: Plan, target: str, raw_id: Any, *, alive: bool = True) -> models
 def _require_write(
     access: PlanAccess, target: str, obj: models.Model | None, spec: FieldSpec | None
 ) -> None:
+    responsible = None
+    if target == "measure" and obj is not None and obj.responsible_id:  # type: ignore[attr-defined]
+        responsible = obj.responsible.user_id  # type: ignore[attr-defined]
+    refusal = write_refusal(
+        access, target, spec, existing=obj is not None, responsible_user_id=responsible
+    )
+    if refusal is not None:
+        raise refusal
+
+
+def write_refusal(
+    access: PlanAccess,
+    target: str,
+    spec: FieldSpec | None,
+    *,
+    existing: bool,
+    responsible_user_id: int | None,
+) -> OperationError | None:
+    """Why this user may not write `target` (an existing object if `existing`), or None.
+    `responsible_user_id` is the user responsible for the measure, for measures."""
     if access.plan.status == Plan.Status.CLOSED and not (
         target == "plan" and spec is not None and spec.manage_only and access.can_manage
     ):
-        raise OperationError("forbidden", _("Planen er avsluttet og kan ikke endres."))
+        return OperationError("forbidden", _("Planen er avsluttet og kan ikke endres."))
     if target == "member" or (spec is not None and spec.manage_only):
         if not access.can_manage:
-            raise OperationError("forbidden", _("Bare koordinator kan endre dette."))
-        return
-    if target == "measure" and obj is not None:
-        if not access.can_edit_measure(obj.responsible.user_id if obj.responsible_id else None):
-            raise OperationError("forbidden", _("Du har ikke tilgang til å endre dette."))
-        return
+            return OperationError("forbidden", _("Bare koordinator kan endre dette."))
+        return None
+    if target == "measure" and existing:
+        if not access.can_edit_measure(responsible_user_id):
+            return OperationError("forbidden", _("Du har ikke tilgang til å endre dette."))
+        return None
     if not access.can_edit:
-        raise OperationError("forbidden", _("Du har ikke tilgang til å endre planen."))
+        return OperationError("forbidden", _("Du har ikke tilgang til å endre planen."))
+    return None
 
 
 def _apply_one(plan: Plan, access: PlanAccess, op: Any, base_revision: int | None) -> _Applied:
@@ -575,13 +611,26 @@ def _op_text(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | 
     _require_write(access, target, obj, spec)
     raw = op.get("ops")
     try:
-        text_op = ot.validate(raw)
+        text_op = checked_text_op(raw)
     except ot.OTError as exc:
         raise OperationError("invalid", _("Ugyldig tekstendring.")) from exc
     # The sender's op must span the whole field as it was at base_revision (explicit
     # trailing retain). Normalised ops leave that implicit, so check it here: an op
     # built on another length would otherwise land at the wrong place silently.
     return _apply_text(plan, target, obj, name, text_op, base, base_length=ot.base_length(raw))
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def checked_text_op(raw: Any) -> list:
+    """`raw` as a valid, normalised text op, or OTError. Inserted text must be storable:
+    PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate (the socket refuses
+    both earlier; this is for every other caller)."""
+    text_op = ot.validate(raw)
+    if any(isinstance(c, str) and _UNSTORABLE.search(c) for c in text_op):
+        raise ot.OTError("the inserted text holds characters that cannot be stored")
+    return text_op
 
 
 def _length_delta(op: list) -> int:
@@ -612,6 +661,34 @@ def _apply_text(
             field=name,
         ).order_by("revision")
         committed_ops = [p["ops"] for p in concurrent.values_list("payload", flat=True)]
+    value, text_op = transformed_text(
+        target, name, current, text_op, committed_ops, base_length=base_length
+    )
+    setattr(obj, name, value)
+    obj.save(update_fields=[name])
+    return _Applied(
+        Change.Kind.TEXT,
+        target,
+        obj.pk,
+        name,
+        None,
+        value,
+        payload={"ops": ot.normalize(text_op)},
+    )
+
+
+def transformed_text(
+    target: str,
+    name: str,
+    current: str,
+    text_op: list,
+    committed_ops: list[list],
+    *,
+    base_length: int | None,
+) -> tuple[str, list]:
+    """(the field's new value, the op as applied): `text_op`, made on the field as it
+    was before `committed_ops` (in commit order), transformed past them and applied to
+    `current`. Raises OperationError if it no longer fits or the text grows too long."""
     if base_length is not None:
         expected = len(current) - sum(_length_delta(c) for c in committed_ops)
         if base_length != expected:
@@ -635,17 +712,7 @@ def _apply_text(
         raise OperationError(
             "invalid", _("Teksten er for lang (høyst %(n)s tegn).") % {"n": spec.max_length}
         )
-    setattr(obj, name, value)
-    obj.save(update_fields=[name])
-    return _Applied(
-        Change.Kind.TEXT,
-        target,
-        obj.pk,
-        name,
-        None,
-        value,
-        payload={"ops": ot.normalize(text_op)},
-    )
+    return value, text_op
 
 
 def _op_create(plan: Plan, access: PlanAccess, target: str, op: dict, base: int | None) -> _Applied:
@@ -1122,3 +1189,7 @@ def record_access(*, user: Any, plan: Plan, via: str, detail: str = "") -> None:
         via=via,
         detail=detail[:200],
     )
+
+
+# The hot path builds on this module (it imports it), hence at the end.
+from . import hotpath  # noqa: E402

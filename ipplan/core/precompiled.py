@@ -1,0 +1,112 @@
+"""Querysets compiled to SQL once per process and then run with new parameter values.
+
+Why: Django compiles a queryset to SQL every time it runs it. On the live editor's hot
+path (one text op: a handful of queries) that compilation was most of the worker's CPU
+per op (docs/performance.md). The SQL of a given queryset shape never changes, only its
+parameters, so we compile it once with *sentinel* values in place of the parameters
+and, per call, put the real values where the sentinels were.
+
+The queryset is still written with the ORM (the same Q objects and helpers the rest of
+the code uses), so the rules stay in one place; only the compilation is cached. A shape
+whose sentinels do not all come out as plain parameters (a backend that rewrites them,
+or the ORM inlining one into the SQL) raises at compile time, and the caller falls back
+to the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+
+_counter = itertools.count(1)
+
+
+class CompileError(Exception):
+    """The queryset cannot be precompiled: use the ORM instead."""
+
+
+def _sentinel(kind: type) -> Any:
+    n = next(_counter)
+    if kind is int:
+        # Inside every integer field's range: Django turns a lookup with a value out
+        # of the field's range into a constant condition (so no parameter at all).
+        return 1_987_000_000 + n
+    if kind is str:
+        return f"\x01precompiled-{n}\x01"
+    if kind is datetime.date:
+        return datetime.date(1000, 1, 1) + datetime.timedelta(days=n)
+    raise CompileError(f"no sentinel for {kind!r}")
+
+
+class Precompiled:
+    """A values_list queryset built by `build(**params)`, compiled once per database.
+
+    `params` maps each parameter name to its type (int, str or datetime.date). Run it
+    with `.rows(**values)`; rows come back as the database adapter returns them (no
+    Django field conversion: a JSON column comes back as text).
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], **params: type) -> None:
+        self.build = build
+        self.params = params
+        self._compiled: dict[str, tuple[str, list[tuple[str | None, Any]]] | CompileError] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, using: str) -> tuple[str, list[tuple[str | None, Any]]]:
+        sentinels = {name: _sentinel(kind) for name, kind in self.params.items()}
+        by_value = {value: name for name, value in sentinels.items()}
+        queryset = self.build(**sentinels)
+        sql, params = queryset.query.get_compiler(using=using).as_sql()
+        slots: list[tuple[str | None, Any]] = []
+        for value in params:
+            try:
+                name = None if isinstance(value, bool) else by_value.get(value)
+            except TypeError:  # unhashable: a list for __in, say
+                name = None
+            if name is None:
+                slots.append((None, value))  # a constant of the shape
+            elif type(value) is type(sentinels[name]):
+                slots.append((name, None))
+            else:
+                # The backend wrapped it (psycopg's Int8 for a BigIntegerField, say):
+                # wrap the real value the same way.
+                slots.append((name, type(value)))
+        missing = set(self.params) - {name for name, _wrap in slots if name}
+        if missing or any(str(v) in sql for v in sentinels.values()):
+            raise CompileError(f"parameters not bound as parameters: {sorted(missing)}")
+        return sql, slots
+
+    def sql(self, using: str = "default", **values: Any) -> tuple[str, list[Any]]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(using)
+                if compiled is None:
+                    try:
+                        compiled = self._compile(using)
+                    except CompileError as exc:
+                        compiled = exc  # once per process, not once per call
+                    self._compiled[using] = compiled
+        if isinstance(compiled, CompileError):
+            raise compiled
+        sql, slots = compiled
+        return sql, [
+            constant
+            if name is None
+            else values[name]
+            if constant is None
+            else constant(values[name])
+            for name, constant in slots
+        ]
+
+    def rows(self, using: str = "default", **values: Any) -> list[tuple]:
+        sql, params = self.sql(using, **values)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
