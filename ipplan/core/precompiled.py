@@ -15,10 +15,12 @@ to the ORM.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import connections
@@ -107,6 +109,52 @@ class Precompiled:
 
     def rows(self, using: str = "default", **values: Any) -> list[tuple]:
         sql, params = self.sql(using, **values)
-        with connections[using].cursor() as cursor:
+        with prepared_cursor(using) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+
+@contextlib.contextmanager
+def prepared_cursor(using: str = "default") -> Iterator[Any]:
+    """A cursor whose statements PostgreSQL prepares once per connection.
+
+    Why: Django binds parameters on the client, so PostgreSQL parses and plans every
+    statement again; for the hot path's few fixed statements that was about half of
+    PostgreSQL's CPU per op (docs/performance.md). This cursor binds on the server and
+    prepares each statement text on first use (psycopg keeps them per connection). It
+    is wrapped like Django's own cursors, so errors become Django's and tests and
+    DEBUG still see the queries. Other databases get the ordinary cursor.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:
+        # Django turns psycopg's automatic preparing off (None), which also refuses
+        # prepare=True. A threshold no statement reaches keeps it off for Django's
+        # own cursors (client-side binding, never prepared) and allows ours.
+        connection.connection.prepare_threshold = 2**31 - 1
+    raw = _preparing_cursor_class()(connection.connection)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        cursor = connection.make_debug_cursor(raw)
+    else:
+        cursor = connection.make_cursor(raw)
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def _preparing_cursor_class() -> type:
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs["prepare"] = True
+            return super().execute(query, params, **kwargs)
+
+    return PreparingCursor

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 
-from ipplan.core.precompiled import CompileError, Precompiled
+from ipplan.core.precompiled import CompileError, Precompiled, prepared_cursor
 from ipplan.live import ot
 from ipplan.live.notify import notify_plan_changed
 
@@ -338,7 +338,7 @@ def _write(target: str, name: str, change: Change, value: str) -> None:
         params = [value, change.revision, change.at, change.plan_id, *row]
     else:
         params = [value, change.target_id, change.revision, change.at, change.plan_id, *row]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         change.pk = cursor.fetchone()[0]
     change._state.adding = False
