@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DB_CONN_MAX_AGE="60",
         DEBUG="0",
+        # One typist sending each op as soon as the last is acked outruns the per-socket
+        # rate limit (50/s) now that an op costs a few ms; a browser never gets near it.
+        IPPLAN_LIVE_RATE_PER_SECOND="100000",
+        IPPLAN_LIVE_RATE_BURST="100000",
     )
     common.offset_ids()
     from bench.live_load import seed

@@ -16,12 +16,15 @@ made them, so a client stores both the same way.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from ipplan.core.precompiled import CompileError, Precompiled
 from ipplan.courses.services import course_snapshots
 from ipplan.live import ot
 from ipplan.meetings.models import Meeting
@@ -171,14 +174,12 @@ def change_events(plan_id: int, after: int, limit: int | None = None) -> list[di
     Reads a gap-free prefix: writers hold the plan row lock until they commit, so
     revision n+1 is never visible before revision n.
     """
-    qs = (
-        Change.objects.filter(plan_id=plan_id, revision__gt=after)
-        .select_related("user")
-        .order_by("revision")
-    )
-    if limit is not None:
-        qs = qs[:limit]
-    changes = list(qs)
+    changes = None
+    if connection.vendor == "postgresql":
+        with suppress(CompileError):  # the ORM's read below, once per process
+            changes = _changes_prepared(plan_id, after, limit)
+    if changes is None:
+        changes = _changes(plan_id, after, limit)
     member_ids = {
         c.target_id
         for c in changes
@@ -191,6 +192,57 @@ def change_events(plan_id: int, after: int, limit: int | None = None) -> list[di
             for m in Member.objects.filter(pk__in=member_ids).select_related("user", "organisation")
         }
     return [_event(c, members) for c in changes]
+
+
+def _changes(plan_id: int, after: int, limit: int | None) -> list[Change]:
+    qs = (
+        Change.objects.filter(plan_id=plan_id, revision__gt=after)
+        .select_related("user")
+        .order_by("revision")
+    )
+    if limit is not None:
+        qs = qs[:limit]
+    return list(qs)
+
+
+_CHANGE_FIELDS = [f.attname for f in Change._meta.concrete_fields]
+_JSON_FIELDS = {
+    f.attname for f in Change._meta.concrete_fields if f.get_internal_type() == "JSONField"
+}
+_USER_FIELDS = ["first_name", "last_name", "username"]
+_MAX_REVISION = 2**31 - 1  # PositiveIntegerField's upper bound
+
+# The same read as _changes, precompiled and prepared (ipplan.core.precompiled): every
+# process that did not commit a revision reads it once, so this runs once per op per
+# process. Revisions are gap-free, so "the first `limit`" is "up to after + limit".
+_CHANGES = Precompiled(
+    lambda plan_id, after, upto: (
+        Change.objects.filter(plan_id=plan_id, revision__gt=after, revision__lte=upto)
+        .order_by("revision")
+        .values_list(*_CHANGE_FIELDS, *(f"user__{name}" for name in _USER_FIELDS))
+    ),
+    plan_id=int,
+    after=int,
+    upto=int,
+)
+
+
+def _changes_prepared(plan_id: int, after: int, limit: int | None) -> list[Change]:
+    upto = _MAX_REVISION if limit is None else min(after + limit, _MAX_REVISION)
+    user_model = get_user_model()
+    changes = []
+    for row in _CHANGES.rows(plan_id=plan_id, after=after, upto=upto):
+        values = dict(zip(_CHANGE_FIELDS, row, strict=False))
+        for name in _JSON_FIELDS:
+            if isinstance(values[name], str):
+                values[name] = json.loads(values[name])
+        change = Change(**values)
+        names = dict(zip(_USER_FIELDS, row[len(_CHANGE_FIELDS) :], strict=True))
+        change.user = user_model(pk=change.user_id, **names)
+        change._state.adding = False
+        change._state.db = connection.alias
+        changes.append(change)
+    return changes
 
 
 def committed_event(change: Change) -> dict[str, Any]:

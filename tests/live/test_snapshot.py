@@ -155,3 +155,59 @@ def test_the_event_built_at_commit_equals_the_event_read_back(plan, coordinator)
         assert not duplicate
         built.append(event)
     assert built == change_events(plan.pk, rev)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared on PostgreSQL only")
+def test_the_prepared_read_of_the_log_equals_the_orm_read(plan, coordinator, specialist):
+    from ipplan.live import snapshot
+
+    goal = plan.goals.get()
+    for user, op in [
+        (
+            coordinator,
+            {
+                "type": "text",
+                "target": "goal",
+                "id": goal.pk,
+                "field": "text",
+                "ops": ["Min 🙂 ", 14],
+            },
+        ),
+        (
+            specialist,
+            {
+                "type": "set",
+                "target": "goal",
+                "id": goal.pk,
+                "field": "evaluation_date",
+                "value": (datetime.date.today() + datetime.timedelta(days=9)).isoformat(),
+            },
+        ),
+        (coordinator, {"type": "delete", "target": "goal", "id": goal.pk}),
+    ]:
+        services.apply_operation(
+            plan_id=plan.pk,
+            user=user,
+            op=op,
+            base_revision=None if op["type"] != "text" else Plan.objects.get(pk=plan.pk).revision,
+        )
+
+    def described(changes):
+        return [
+            (
+                [getattr(c, f.attname) for f in c._meta.concrete_fields],
+                c.user.get_full_name(),
+                c.user.username,
+                snapshot._event(c, {}),
+            )
+            for c in changes
+        ]
+
+    orm = snapshot._changes(plan.pk, 0, None)
+    assert len(orm) > 10
+    assert described(snapshot._changes_prepared(plan.pk, 0, None)) == described(orm)
+    assert [c.revision for c in snapshot._changes_prepared(plan.pk, 3, 4)] == [4, 5, 6, 7]
+    assert change_events(plan.pk, 0) == [
+        snapshot._event(c, {}) if c.target_type != "member" else e
+        for c, e in zip(orm, change_events(plan.pk, 0), strict=True)
+    ]
