@@ -332,7 +332,14 @@ class SimClient:
         self.refusal_codes[op_id] = code
         self.ghosts.pop(op_id, None)
         if self.pending and self.pending[0].op_id == op_id:
-            self.pending.pop(0)  # a snapshot follows and puts the view right
+            refused = self.pending.pop(0)  # a snapshot follows and puts the view right
+            if refused.text_key is not None:
+                # Later edits of that field were made on top of the refused one, so
+                # they go too, as the browser's field drops its buffer (store.js
+                # refuse()); none was sent (one op in flight). Kept, they no longer
+                # fit the text, and an edit before the snapshot arrives (it may wait
+                # up to a second) failed in ot.apply.
+                self.pending = [p for p in self.pending if p.text_key != refused.text_key]
 
     async def _resend_later(self, frame: dict) -> None:
         await asyncio.sleep(0.05)
