@@ -710,7 +710,12 @@ def test_clients_converge_on_the_database_state(personas, theme_templates, live_
             try:
                 await asyncio.gather(*(client.connect() for client in clients))
                 for case in range(block, min(block + SCHEDULES_PER_PLAN, CASES)):
-                    stats = await run_schedule(SEED + case, plan, clients, personas)
+                    try:
+                        stats = await run_schedule(SEED + case, plan, clients, personas)
+                    except Exception as exc:
+                        # Name the schedule (a client's own exception does not).
+                        where = f"schedule {SEED + case} (case {case}, block {block})"
+                        raise AssertionError(f"{where}: {exc!r}") from exc
                     totals["ops"] += stats["ops"]
                     totals["refused"] += stats["refused"]
             finally:
