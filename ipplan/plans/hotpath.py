@@ -73,6 +73,7 @@ _CONCURRENT = Precompiled(
 )
 
 _CONTEXT: dict[tuple[str, str, bool], Precompiled] = {}
+_CHANGE_FIELDS = [f for f in Change._meta.concrete_fields if not f.primary_key]
 _WRITE: dict[tuple[str, str], str] = {}
 
 
@@ -92,35 +93,22 @@ def apply_text_op(
 ) -> services.OpResult | None:
     """Apply one plain text op, or return None (having written nothing) for the general
     path to handle. Must run inside the caller's transaction."""
+    global _warned
     try:
-        return _apply(
-            plan_id=plan_id,
-            user=user,
-            op=op,
-            op_id=op_id,
-            base_revision=base_revision,
-            meeting_id=meeting_id,
-            via=via,
-        )
+        return _apply(plan_id, user, op, op_id, base_revision, meeting_id, via)
     except CompileError as exc:
+        # Precompiled caches the error, so this is every call from now on: say it once.
         if not _warned:
-            _warned.append(True)
+            _warned = True
             logger.warning("live hot path off: %s", exc)
         return None
 
 
-_warned: list[bool] = []
+_warned = False
 
 
 def _apply(
-    *,
-    plan_id: int,
-    user: Any,
-    op: Any,
-    op_id: Any,
-    base_revision: Any,
-    meeting_id: Any,
-    via: str,
+    plan_id: int, user: Any, op: Any, op_id: Any, base_revision: Any, meeting_id: Any, via: str
 ) -> services.OpResult | None:
     shape = _shape(op, op_id, base_revision)
     if shape is None:
@@ -332,8 +320,7 @@ def _write(target: str, name: str, change: Change, value: str) -> None:
     sql = _WRITE.get((target, name))
     if sql is None:
         sql = _WRITE[(target, name)] = _write_sql(target, name)
-    fields = [f for f in Change._meta.concrete_fields if not f.primary_key]
-    row = [f.get_db_prep_save(getattr(change, f.attname), connection) for f in fields]
+    row = [f.get_db_prep_save(getattr(change, f.attname), connection) for f in _CHANGE_FIELDS]
     if target == "plan":
         params = [value, change.revision, change.at, change.plan_id, *row]
     else:
@@ -354,7 +341,7 @@ def _write_sql(target: str, name: str) -> str:
     revision = qn(plan_meta.get_field("revision").column)
     updated = qn(plan_meta.get_field("updated_at").column)
     column = qn(model._meta.get_field(name).column)
-    fields = [f for f in Change._meta.concrete_fields if not f.primary_key]
+    fields = _CHANGE_FIELDS
     insert = (
         f"INSERT INTO {qn(Change._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(Change._meta.pk.column)}"
