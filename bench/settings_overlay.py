@@ -21,3 +21,13 @@ globals().update(json.loads(os.environ.get("BENCH_SETTINGS", "{}")))
 _db_options = json.loads(os.environ.get("BENCH_DB_OPTIONS", "{}"))
 if _db_options:
     DATABASES["default"].setdefault("OPTIONS", {}).update(_db_options)  # noqa: F405
+
+# BENCH_SWITCH_INTERVAL (a setting, seconds): the GIL switch interval of the worker
+# process (sys.setswitchinterval; Python's default is 0.005). A database thread that
+# comes back from a round trip waits for the GIL up to this long while the event loop
+# thread holds it: the convoy effect.
+_switch_interval = globals().get("BENCH_SWITCH_INTERVAL")
+if _switch_interval:
+    import sys
+
+    sys.setswitchinterval(float(_switch_interval))
