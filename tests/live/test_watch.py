@@ -139,3 +139,29 @@ async def test_a_meeting_change_whose_notification_was_lost_arrives_with_the_pol
     assert state["meeting"]["place"] == "Helsehuset"
     # The other plan's socket has no meeting; nothing changed for it.
     assert not [m for m in await elsewhere.quiet(0.5) if m["type"] == "meeting"]
+
+
+async def test_each_poll_re_reads_only_its_share_of_the_meetings(
+    sockets, plan, other_plan, coordinator, settings, monkeypatch
+):
+    """Every meeting is re-read once every MEETING_EVERY polls, a different share each
+    poll: all at once held every database thread for tens of milliseconds and the ops
+    behind them waited (docs/performance.md, session 6)."""
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60  # the test polls by hand
+    assert plan.pk % watch.MEETING_EVERY != other_plan.pk % watch.MEETING_EVERY
+    await sockets.open(coordinator, plan.pk)
+    await sockets.open(coordinator, other_plan.pk)
+    reads = []
+    real = handlers.meeting_state_for
+
+    def counting(**kwargs):
+        reads.append(kwargs["plan_id"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(handlers, "meeting_state_for", counting)
+    for share in range(watch.MEETING_EVERY):
+        await watch.SOCKETS.poll(meeting_share=share)  # returns once its reads are done
+        expected = [p.pk for p in (plan, other_plan) if p.pk % watch.MEETING_EVERY == share]
+        assert reads == expected, share
+        reads.clear()
