@@ -205,7 +205,7 @@ def _changes(plan_id: int, after: int, limit: int | None) -> list[Change]:
     return list(qs)
 
 
-_CHANGE_FIELDS = [f.attname for f in Change._meta.concrete_fields]
+_CHANGE_ATTNAMES = [f.attname for f in Change._meta.concrete_fields]
 _JSON_FIELDS = {
     f.attname for f in Change._meta.concrete_fields if f.get_internal_type() == "JSONField"
 }
@@ -219,7 +219,7 @@ _CHANGES = Precompiled(
     lambda plan_id, after, upto: (
         Change.objects.filter(plan_id=plan_id, revision__gt=after, revision__lte=upto)
         .order_by("revision")
-        .values_list(*_CHANGE_FIELDS, *(f"user__{name}" for name in _USER_FIELDS))
+        .values_list(*_CHANGE_ATTNAMES, *(f"user__{name}" for name in _USER_FIELDS))
     ),
     plan_id=int,
     after=int,
@@ -232,12 +232,12 @@ def _changes_prepared(plan_id: int, after: int, limit: int | None) -> list[Chang
     user_model = get_user_model()
     changes = []
     for row in _CHANGES.rows(plan_id=plan_id, after=after, upto=upto):
-        values = dict(zip(_CHANGE_FIELDS, row, strict=False))
+        values = dict(zip(_CHANGE_ATTNAMES, row, strict=False))
         for name in _JSON_FIELDS:
             if isinstance(values[name], str):
                 values[name] = json.loads(values[name])
         change = Change(**values)
-        names = dict(zip(_USER_FIELDS, row[len(_CHANGE_FIELDS) :], strict=True))
+        names = dict(zip(_USER_FIELDS, row[len(_CHANGE_ATTNAMES) :], strict=True))
         change.user = user_model(pk=change.user_id, **names)
         change._state.adding = False
         change._state.db = connection.alias

@@ -73,7 +73,7 @@ _CONCURRENT = Precompiled(
 )
 
 _CONTEXT: dict[tuple[str, str, bool], Precompiled] = {}
-_CHANGE_FIELDS = [f for f in Change._meta.concrete_fields if not f.primary_key]
+_INSERTED_FIELDS = [f for f in Change._meta.concrete_fields if not f.primary_key]
 _WRITE: dict[tuple[str, str], str] = {}
 
 
@@ -320,7 +320,7 @@ def _write(target: str, name: str, change: Change, value: str) -> None:
     sql = _WRITE.get((target, name))
     if sql is None:
         sql = _WRITE[(target, name)] = _write_sql(target, name)
-    row = [f.get_db_prep_save(getattr(change, f.attname), connection) for f in _CHANGE_FIELDS]
+    row = [f.get_db_prep_save(getattr(change, f.attname), connection) for f in _INSERTED_FIELDS]
     if target == "plan":
         params = [value, change.revision, change.at, change.plan_id, *row]
     else:
@@ -341,7 +341,7 @@ def _write_sql(target: str, name: str) -> str:
     revision = qn(plan_meta.get_field("revision").column)
     updated = qn(plan_meta.get_field("updated_at").column)
     column = qn(model._meta.get_field(name).column)
-    fields = _CHANGE_FIELDS
+    fields = _INSERTED_FIELDS
     insert = (
         f"INSERT INTO {qn(Change._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(Change._meta.pk.column)}"
