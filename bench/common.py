@@ -401,6 +401,57 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def _stat_fields(path: str) -> list[str] | None:
+    try:
+        return Path(path).read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time of one process split by thread: the main thread (`loop`: an ASGI
+    worker's event loop) and all other threads (`threads`: the live sockets' database
+    threads, for ipplan). Threads that ended are not counted (a pool's threads live as
+    long as the worker)."""
+    out = {"loop": 0.0, "threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        fields = _stat_fields(f"{task}/stat")
+        if fields is None:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        out["loop" if task.name == str(pid) else "threads"] += seconds
+    return out
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """CPU time of this machine's PostgreSQL (every server process, and the backends
+    that exited, through the postmaster's reaped-children times) and redis-server
+    processes. Differences of two readings give what the services spent in between,
+    for everyone using them."""
+    out = {"postgres": 0.0, "redis": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        line = cmdline(int(entry.name))
+        kind = (
+            "postgres"
+            if line.startswith(("postgres", "/usr/lib/postgresql/"))
+            else "redis"
+            if line.startswith(("redis-server", "/usr/bin/redis-server"))
+            else None
+        )
+        if kind is None:
+            continue
+        fields = _stat_fields(f"{entry}/stat")
+        if fields is None:
+            continue
+        seconds = int(fields[11]) + int(fields[12])
+        if kind == "postgres" and " -D " in f" {line} ":
+            seconds += int(fields[13]) + int(fields[14])  # the postmaster: reaped backends
+        out[kind] += seconds / CLK_TCK
+    return out
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]

@@ -1068,6 +1068,9 @@ def run_target(
             for index, rate in enumerate(steps):
                 profilers = _start_profilers(args, target, pids, log_dir) if index == 0 else []
                 worker_cpu0 = {pid: common.cpu_seconds(pid) for pid in pids}
+                threads0 = [common.thread_cpu_seconds(pid) for pid in pids]
+                services0 = common.service_cpu_seconds()
+                started = time.monotonic()
                 load_cpu0 = sum(common.cpu_seconds(p.pid) for p in procs)
                 machine0 = common.machine_cpu()
                 load0 = common.loadavg()
@@ -1096,6 +1099,14 @@ def run_target(
                     1,
                 )
                 step["machine_busy_percent"] = common.busy_percent(machine0, common.machine_cpu())
+                step["cpu_ms_per_op"] = _cpu_per_op(
+                    step,
+                    pids=pids,
+                    threads0=threads0,
+                    services0=services0,
+                    elapsed=time.monotonic() - started,
+                    cores=os.cpu_count() or 1,
+                )
                 step["loadavg"] = f"{load0} -> {common.loadavg()}"
                 results.append(step)
                 _print_step(target, index, step)
@@ -1230,6 +1241,41 @@ def _merge_step(answers: list[dict], rate: float, duration: float) -> dict[str, 
     }
 
 
+def _cpu_per_op(
+    step: dict,
+    *,
+    pids: list[int],
+    threads0: list[dict[str, float]],
+    services0: dict[str, float],
+    elapsed: float,
+    cores: int,
+) -> dict[str, float]:
+    """Where the machine's CPU went in a step, in ms per committed op: the workers'
+    event loops and other (database) threads, PostgreSQL and Redis (all of the
+    machine's: run nothing else beside a run), the load client, and the whole machine
+    (busy share x cores). What is left of `machine` is the kernel's softirq work and
+    anything else running."""
+    rate = step["committed_ops_per_second"]
+    if not rate or elapsed <= 0:
+        return {}
+    threads1 = [common.thread_cpu_seconds(pid) for pid in pids]
+    services1 = common.service_cpu_seconds()
+
+    def per_op(seconds: float) -> float:
+        # CPU seconds per second of the step, per committed op per second.
+        return round(1000 * seconds / elapsed / rate, 2)
+
+    pairs = list(zip(threads0, threads1, strict=True))
+    return {
+        "workers_loop": per_op(sum(t1["loop"] - t0["loop"] for t0, t1 in pairs)),
+        "workers_threads": per_op(sum(t1["threads"] - t0["threads"] for t0, t1 in pairs)),
+        "postgres": per_op(services1["postgres"] - services0["postgres"]),
+        "redis": per_op(services1["redis"] - services0["redis"]),
+        "load": round(10 * step["load_cpu_percent"] / rate, 2),
+        "machine": round(10 * step["machine_busy_percent"] * cores / rate, 2),
+    }
+
+
 def _print_step(target: str, index: int, step: dict) -> None:
     e, a = step["edit_latency_ms"], step["ack_latency_ms"]
     print(
@@ -1238,6 +1284,9 @@ def _print_step(target: str, index: int, step: dict) -> None:
         f"ack p99 {a['p99']} ms, workers CPU {step['worker_cpu_percent']} %, "
         f"load CPU {step['load_cpu_percent']} %, machine {step['machine_busy_percent']} %"
     )
+    if step.get("cpu_ms_per_op"):
+        parts = ", ".join(f"{k} {v}" for k, v in step["cpu_ms_per_op"].items())
+        print(f"   CPU ms per committed op: {parts}")
 
 
 def _verify(target: str, finals: list[dict], db: dict | None) -> dict[str, Any]:

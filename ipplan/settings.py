@@ -282,8 +282,9 @@ IPPLAN_LIVE_MAX_FRAME_BYTES = 256 * 1024
 IPPLAN_LIVE_RATE_PER_SECOND = int(os.environ.get("IPPLAN_LIVE_RATE_PER_SECOND", "50"))
 IPPLAN_LIVE_RATE_BURST = int(os.environ.get("IPPLAN_LIVE_RATE_BURST", "200"))
 # Each socket's full re-check of session, account and access: the fallback behind the
-# immediate notifications and the poll below; see docs/architecture.md.
-IPPLAN_LIVE_RECHECK_SECONDS = float(os.environ.get("IPPLAN_LIVE_RECHECK_SECONDS", "30"))
+# immediate notifications and the poll below (which closes sockets within 2 s); see
+# docs/architecture.md. At 30 s it was a fifth of an idle worker's CPU (200 sockets).
+IPPLAN_LIVE_RECHECK_SECONDS = float(os.environ.get("IPPLAN_LIVE_RECHECK_SECONDS", "120"))
 # How often one task per process polls, for all its sockets together, the plans'
 # revisions, the sessions and the meetings (ipplan/live/watch.py). Keep it well under 5:
 # logout, expiry and ended access must close sockets within 5 s even without Redis.

@@ -698,7 +698,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         all sockets of the process together (watch.SOCKETS); here: the full recheck
         every IPPLAN_LIVE_RECHECK_SECONDS, presence keep-alives, and subscribing again
         if the channel layer was down when the socket opened."""
-        interval = float(_setting("IPPLAN_LIVE_RECHECK_SECONDS", 30.0))
+        interval = float(_setting("IPPLAN_LIVE_RECHECK_SECONDS", 120.0))
         step = min(WATCH_STEP, interval)
         now = time.monotonic()
         # Spread the sockets' full checks over the interval.

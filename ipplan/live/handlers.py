@@ -25,7 +25,14 @@ from ipplan.plans.permissions import Level, PlanAccess, _active_member_q, plan_a
 from ipplan.plans.services import OperationError
 
 from .protocol import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
-from .snapshot import committed_event, consistent_read, load_meeting, meeting_state, plan_state
+from .snapshot import (
+    committed_event,
+    consistent_read,
+    load_meeting,
+    meeting_state,
+    meeting_states,
+    plan_state,
+)
 
 __all__ = ["OperationError"]
 
@@ -130,6 +137,33 @@ def meeting_state_for(*, plan_id: int, meeting_id: int | None) -> dict[str, Any]
     """The state of a socket's meeting (the named one, or the plan's meeting in
     progress). The same for every user: the per-process cache shares it."""
     return meeting_state(_socket_meeting(plan_id, meeting_id))
+
+
+def meeting_states_for(*, keys: list[tuple[int, int | None]]) -> list[dict[str, Any] | None]:
+    """meeting_state_for of each (plan, meeting) key, in four queries in all."""
+    named = {m.pk: m for m in _meetings().filter(pk__in={m for _p, m in keys if m is not None})}
+    running: dict[int, Meeting] = {}
+    unnamed = {p for p, m in keys if m is None}
+    if unnamed:
+        # Like meetings.meeting_in_progress: at most one per plan; the lowest id if not.
+        for meeting in (
+            _meetings()
+            .filter(plan_id__in=unnamed, status=Meeting.Status.IN_PROGRESS)
+            .order_by("-pk")
+        ):
+            running[meeting.plan_id] = meeting
+    found: list[Meeting | None] = []
+    for plan_id, meeting_id in keys:
+        if meeting_id is None:
+            found.append(running.get(plan_id))
+        else:
+            meeting = named.get(meeting_id)
+            found.append(meeting if meeting is not None and meeting.plan_id == plan_id else None)
+    return meeting_states(found)
+
+
+def _meetings() -> Any:
+    return Meeting.objects.select_related("started_by", "closed_by")
 
 
 def meeting_for_socket(

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from ipplan.core.precompiled import CompileError, Precompiled
 from ipplan.courses.services import course_snapshots
 from ipplan.live import ot
-from ipplan.meetings.models import Meeting
+from ipplan.meetings.models import AgendaItem, Attendee, Meeting
 from ipplan.plans import services
 from ipplan.plans.models import Change, Goal, Measure, Member, Plan, Theme
 
@@ -119,11 +119,38 @@ def _user_ref(user: Any) -> dict[str, Any] | None:
 
 
 def meeting_state(meeting: Meeting | None) -> dict[str, Any] | None:
-    """A meeting with its agenda and attendees (3 queries)."""
-    if meeting is None:
-        return None
-    items = list(meeting.items.select_related("theme").order_by("position", "pk"))
-    attendees = list(meeting.attendees.select_related("user").order_by("joined_at", "pk"))
+    """A meeting with its agenda and attendees (2 queries beside the meeting's)."""
+    return meeting_states([meeting])[0]
+
+
+def meeting_states(meetings: list[Meeting | None]) -> list[dict[str, Any] | None]:
+    """meeting_state of each meeting, in two queries however many there are (the
+    process-wide poll re-reads a share of its meetings at once; see watch.py)."""
+    ids = [m.pk for m in meetings if m is not None]
+    if not ids:
+        return [None] * len(meetings)
+    items: dict[int, list[AgendaItem]] = {pk: [] for pk in ids}
+    for item in (
+        AgendaItem.objects.filter(meeting_id__in=ids)
+        .select_related("theme")
+        .order_by("meeting_id", "position", "pk")
+    ):
+        items[item.meeting_id].append(item)
+    attendees: dict[int, list[Attendee]] = {pk: [] for pk in ids}
+    for attendee in (
+        Attendee.objects.filter(meeting_id__in=ids)
+        .select_related("user")
+        .order_by("meeting_id", "joined_at", "pk")
+    ):
+        attendees[attendee.meeting_id].append(attendee)
+    return [
+        None if m is None else _meeting_state(m, items[m.pk], attendees[m.pk]) for m in meetings
+    ]
+
+
+def _meeting_state(
+    meeting: Meeting, items: list[AgendaItem], attendees: list[Attendee]
+) -> dict[str, Any]:
     return {
         "id": meeting.pk,
         "plan": meeting.plan_id,

@@ -12,14 +12,16 @@ process does it for all of its sockets:
   access is gone gets the full recheck, which closes it. So logout, expiry, a password
   change, deactivation, and membership or consent that ended (by an edit or by the
   calendar) close sockets within 2 s even when Redis is down.
-- each (plan, meeting) state once every MEETING_EVERY polls (MeetingCache), compared
-  by every socket with what it last sent. Each poll reads a different share of the
-  meetings (by plan id): all of them in one poll held every database thread of the
-  process for tens of milliseconds every 10 s, and ops waited behind them (p99 at low
-  load, docs/performance.md).
+- each (plan, meeting) state once every MEETING_EVERY polls, compared by every socket
+  with what it last sent. Each poll reads a different share of the meetings (by plan
+  id): all of them in one poll held every database thread of the process for tens of
+  milliseconds every 10 s, and ops waited behind them (p99 at low load,
+  docs/performance.md). A share is one read of four queries (handlers.
+  meeting_states_for), not three queries per meeting: those re-reads were the largest
+  part of an idle worker's CPU.
 
 The socket's own full recheck (the same check as every page view) still runs every
-IPPLAN_LIVE_RECHECK_SECONDS (30 s), in case the poll's shortcut ever disagrees.
+IPPLAN_LIVE_RECHECK_SECONDS (120 s), in case the poll's shortcut ever disagrees.
 """
 
 from __future__ import annotations
@@ -158,15 +160,16 @@ class SocketRegistry:
                 },
                 key=str,
             )
-            # The share at once: one after another, each read's coalescing pause would
-            # add up.
-            states = await asyncio.gather(
-                *(MEETINGS.fresh(*key) for key in keys), return_exceptions=True
-            )
+            if not keys:
+                return
+            # The share in one read (four queries): one read per meeting held the
+            # database threads for longer, and ops waited behind them.
+            try:
+                states = await on_db_thread(handlers.meeting_states_for)(keys=keys)
+            except Exception as exc:
+                logger.warning("live meeting poll failed: %s", type(exc).__name__)
+                return
             for key, state in zip(keys, states, strict=True):
-                if isinstance(state, BaseException):
-                    logger.warning("live meeting poll failed: %s", type(state).__name__)
-                    continue
                 for socket in sockets:
                     if (socket.plan_id, socket.meeting_id) == key:
                         _spawn(socket.meeting_state_is(state))

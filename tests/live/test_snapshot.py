@@ -211,3 +211,45 @@ def test_the_prepared_read_of_the_log_equals_the_orm_read(plan, coordinator, spe
         snapshot._event(c, {}) if c.target_type != "member" else e
         for c, e in zip(orm, change_events(plan.pk, 0), strict=True)
     ]
+
+
+def test_meeting_states_for_many_keys_equal_one_read_each_in_four_queries(
+    plan, other_plan, coordinator, specialist
+):
+    """The poll re-reads a share of its meetings at once (watch.py); each state must be
+    what reading that one meeting gives: a named meeting, the plan's meeting in
+    progress, a meeting of another plan (none), a plan without a meeting in progress."""
+    from django.utils import timezone
+
+    from ipplan.live import handlers
+    from ipplan.meetings import services as meetings
+
+    def schedule(p, place):
+        return meetings.meeting_schedule(
+            plan_id=p.pk, user=coordinator, scheduled_at=timezone.now(), place=place
+        )
+
+    running = schedule(plan, "Rådhuset")
+    meetings.meeting_start(meeting_id=running.pk, user=coordinator)
+    meetings.attendee_add(
+        meeting_id=running.pk, user=coordinator, attendee_user_id=specialist.pk, name="", role=""
+    )
+    later = schedule(plan, "Helsehuset")
+    elsewhere = schedule(other_plan, "Kafeen")
+    keys = [
+        (plan.pk, running.pk),
+        (plan.pk, None),
+        (plan.pk, later.pk),
+        (plan.pk, elsewhere.pk),  # not this plan's
+        (other_plan.pk, None),  # nothing in progress
+        (other_plan.pk, elsewhere.pk),
+        (plan.pk, 10**9),  # gone
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        together = handlers.meeting_states_for(keys=keys)
+    one_by_one = [handlers.meeting_state_for(plan_id=p, meeting_id=m) for p, m in keys]
+    assert together == one_by_one
+    assert len(captured) == 4
+    assert together[0] == together[1] and together[0]["attendees"], "the running one, twice"
+    assert together[3] is None and together[4] is None and together[6] is None
+    assert together[2]["place"] == "Helsehuset" and together[5]["place"] == "Kafeen"
