@@ -1,6 +1,7 @@
 """The process-wide poll (ipplan/live/watch.py): what every socket would otherwise ask
 the database for by itself, asked once for all of them."""
 
+import asyncio
 import datetime
 
 import pytest
@@ -152,6 +153,11 @@ async def test_each_poll_re_reads_only_its_share_of_the_meetings(
     assert plan.pk % watch.MEETING_EVERY != other_plan.pk % watch.MEETING_EVERY
     await sockets.open(coordinator, plan.pk)
     await sockets.open(coordinator, other_plan.pk)
+    # A socket joins the registry just after its snapshot went out (its presence
+    # announcement comes first): wait for both, or the first poll may miss one.
+    async with asyncio.timeout(5):
+        while {s.plan_id for s in watch.SOCKETS.sockets} != {plan.pk, other_plan.pk}:
+            await asyncio.sleep(0.01)
     reads = []
     real = handlers.meeting_states_for
 
