@@ -36,7 +36,7 @@ from ipplan.live.snapshot import as_ack_message, as_op_message, change_events
 from . import handlers
 from .dbthreads import _setting, close_db_threads, on_db_thread
 from .handlers import OperationError
-from .watch import MEETINGS, SOCKETS
+from .watch import MEETINGS, SOCKETS, stamped
 
 __all__ = ["EVENTS", "PlanConsumer", "close_db_threads", "on_db_thread"]
 
@@ -164,6 +164,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.meeting_id: int | None = None
         self.attended = False
         self.last_meeting: Any = ...  # nothing sent yet
+        self.meeting_read_at = 0.0  # when the read of last_meeting started (watch.stamped)
         self.focus: str | None = None
         self.presence: dict[str, dict[str, Any]] = {}
         self.names: dict[int, str] = {}
@@ -200,6 +201,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
         # poll (watch.py) catches it up every 2 s, and _watch subscribes it later.
         await self.subscribe()
         resume = int(since) if since and _ID.fullmatch(since) else None
+        join_started = time.monotonic()
         try:
             joined = await self.write(
                 handlers.join,
@@ -216,6 +218,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
             await self.close_with(protocol.CLOSE_NOT_FOUND)
             return
         self.you = joined["you"]
+        self.meeting_read_at = join_started
         self.names = joined["names"]
         self.attended = joined["attended"]
         self.joined = True
@@ -584,9 +587,10 @@ class PlanConsumer(AsyncWebsocketConsumer):
 
     async def _send_snapshot_locked(self, data: dict | None = None) -> None:
         if data is None:
-            data = await on_db_thread(handlers.snapshot)(
+            read_at, data = await on_db_thread(stamped(handlers.snapshot))(
                 plan_id=self.plan_id, user=self.user, meeting_id=self.meeting_id
             )
+            self.meeting_read_at = max(self.meeting_read_at, read_at)
         if data is None:
             await self.close_with(protocol.CLOSE_FORBIDDEN)
             return
@@ -606,12 +610,16 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.last_snapshot = time.monotonic()
 
     async def _send_meeting(self) -> None:
-        await self.meeting_state_is(await MEETINGS.fresh(self.plan_id, self.meeting_id))
+        read_at, state = await MEETINGS.fresh(self.plan_id, self.meeting_id)
+        await self.meeting_state_is(state, read_at=read_at)
 
-    async def meeting_state_is(self, state: dict[str, Any] | None) -> None:
-        """Send the meeting's state if it changed; join a meeting that has started."""
-        if self.closed or not self.joined:
+    async def meeting_state_is(self, state: dict[str, Any] | None, *, read_at: float) -> None:
+        """Send the meeting's state if it changed; join a meeting that has started.
+        `read_at`: when its read started; a read older than the one this socket has
+        shown is dropped (watch.stamped), so a slow read never steps the room back."""
+        if self.closed or not self.joined or read_at < self.meeting_read_at:
             return
+        self.meeting_read_at = read_at
         if (
             self.meeting_id is not None
             and not self.attended
@@ -619,6 +627,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
             and state["status"] == "in_progress"
         ):
             # Opened before the meeting started: this user attends from now on.
+            started = time.monotonic()
             state, self.attended = await self.write(
                 handlers.meeting_for_socket,
                 plan_id=self.plan_id,
@@ -626,6 +635,9 @@ class PlanConsumer(AsyncWebsocketConsumer):
                 meeting_id=self.meeting_id,
                 attended=self.attended,
             )
+            if started < self.meeting_read_at:
+                return  # a newer read was shown meanwhile
+            self.meeting_read_at = started
         if state != self.last_meeting:
             self.last_meeting = state
             await self.send_message({"type": "meeting", "meeting": state})

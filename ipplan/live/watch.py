@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -44,20 +45,36 @@ MEETING_EVERY = 5  # re-read each meeting state every n-th poll
 COALESCE_SECONDS = 0.05  # requests for one meeting state this close together share a read
 
 
+def stamped(func: Any) -> Any:
+    """`func` returning (when it started, its result). Meeting states reach a socket by
+    three paths (a notification's read, the poll's share, its own snapshot), and a read
+    that started earlier can finish later: a socket keeps the state of the latest read
+    it has shown and never steps back to an older one (PlanConsumer.meeting_state_is).
+    """
+
+    def run(**kwargs: Any) -> tuple[float, Any]:
+        return time.monotonic(), func(**kwargs)
+
+    return run
+
+
 class MeetingCache:
     """Meeting states read once per process for all its sockets that want them.
 
-    `fresh` returns a state read that *started after the call*, so it never hands out
-    a state older than the notification that asked for it; callers that arrive while a
-    read is still waiting to start share it. When a meeting changes, every socket on
-    the plan in the process is notified at once: they share one read instead of K.
+    `fresh` returns (when the read started, the state) of a read that *started after
+    the call*, so it never hands out a state older than the notification that asked
+    for it; callers that arrive while a read is still waiting to start share it. When a
+    meeting changes, every socket on the plan in the process is notified at once: they
+    share one read instead of K.
     """
 
     def __init__(self) -> None:
         self._pending: dict[tuple[int, int | None], asyncio.Future] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def fresh(self, plan_id: int, meeting_id: int | None) -> dict[str, Any] | None:
+    async def fresh(
+        self, plan_id: int, meeting_id: int | None
+    ) -> tuple[float, dict[str, Any] | None]:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests): futures are per loop
             self._loop = loop
@@ -78,7 +95,7 @@ class MeetingCache:
             if self._pending.get(key) is future:
                 del self._pending[key]
         try:
-            state = await on_db_thread(handlers.meeting_state_for)(
+            read = await on_db_thread(stamped(handlers.meeting_state_for))(
                 plan_id=key[0], meeting_id=key[1]
             )
         except BaseException as exc:
@@ -88,7 +105,7 @@ class MeetingCache:
                 raise
             return
         if not future.done():
-            future.set_result(state)
+            future.set_result(read)
 
 
 MEETINGS = MeetingCache()
@@ -165,14 +182,16 @@ class SocketRegistry:
             # The share in one read (four queries): one read per meeting held the
             # database threads for longer, and ops waited behind them.
             try:
-                states = await on_db_thread(handlers.meeting_states_for)(keys=keys)
+                read_at, states = await on_db_thread(stamped(handlers.meeting_states_for))(
+                    keys=keys
+                )
             except Exception as exc:
                 logger.warning("live meeting poll failed: %s", type(exc).__name__)
                 return
             for key, state in zip(keys, states, strict=True):
                 for socket in sockets:
                     if (socket.plan_id, socket.meeting_id) == key:
-                        _spawn(socket.meeting_state_is(state))
+                        _spawn(socket.meeting_state_is(state, read_at=read_at))
 
 
 _background: set[asyncio.Task] = set()

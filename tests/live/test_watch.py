@@ -172,3 +172,39 @@ async def test_each_poll_re_reads_only_its_share_of_the_meetings(
         # One read for the whole share (none for an empty one).
         assert reads == ([expected] if expected else []), share
         reads.clear()
+
+
+async def test_a_meeting_state_read_before_the_one_shown_never_steps_the_room_back(
+    sockets, plan, coordinator, settings
+):
+    """States reach a socket by a notification's read, the poll's share and snapshots;
+    a read that started earlier can finish later. The socket keeps the newest read."""
+    import time
+
+    from ipplan.meetings.models import Meeting
+
+    settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
+    settings.IPPLAN_LIVE_POLL_SECONDS = 60  # no poll of its own
+    meeting = await db(
+        meetings.meeting_schedule,
+        plan_id=plan.pk,
+        user=coordinator,
+        scheduled_at=timezone.now(),
+        place="Rådhuset",
+    )
+    kari = await sockets.open(coordinator, plan.pk, meeting=meeting.pk)
+    async with asyncio.timeout(5):
+        while not watch.SOCKETS.sockets:
+            await asyncio.sleep(0.01)
+    (consumer,) = watch.SOCKETS.sockets
+    read = database_sync_to_async(handlers.meeting_state_for)
+    older_at = time.monotonic()
+    older = await read(plan_id=plan.pk, meeting_id=meeting.pk)
+    await db(lambda: Meeting.objects.filter(pk=meeting.pk).update(place="Helsehuset"))
+    newer_at = time.monotonic()
+    newer = await read(plan_id=plan.pk, meeting_id=meeting.pk)
+
+    await consumer.meeting_state_is(newer, read_at=newer_at)
+    assert (await kari.expect("meeting", timeout=5))["meeting"]["place"] == "Helsehuset"
+    await consumer.meeting_state_is(older, read_at=older_at)  # finished late
+    assert not [m for m in await kari.quiet(0.3) if m["type"] == "meeting"]
