@@ -31,6 +31,7 @@ from .snapshot import (
     load_meeting,
     meeting_state,
     meeting_states,
+    meetings_for_state,
     plan_state,
 )
 
@@ -140,14 +141,15 @@ def meeting_state_for(*, plan_id: int, meeting_id: int | None) -> dict[str, Any]
 
 
 def meeting_states_for(*, keys: list[tuple[int, int | None]]) -> list[dict[str, Any] | None]:
-    """meeting_state_for of each (plan, meeting) key, in four queries in all."""
-    named = {m.pk: m for m in _meetings().filter(pk__in={m for _p, m in keys if m is not None})}
+    """meeting_state_for of each (plan, meeting) key, in at most four queries in all."""
+    ids = {m for _p, m in keys if m is not None}
+    named = {m.pk: m for m in meetings_for_state().filter(pk__in=ids)} if ids else {}
     running: dict[int, Meeting] = {}
     unnamed = {p for p, m in keys if m is None}
     if unnamed:
         # Like meetings.meeting_in_progress: at most one per plan; the lowest id if not.
         for meeting in (
-            _meetings()
+            meetings_for_state()
             .filter(plan_id__in=unnamed, status=Meeting.Status.IN_PROGRESS)
             .order_by("-pk")
         ):
@@ -160,10 +162,6 @@ def meeting_states_for(*, keys: list[tuple[int, int | None]]) -> list[dict[str, 
             meeting = named.get(meeting_id)
             found.append(meeting if meeting is not None and meeting.plan_id == plan_id else None)
     return meeting_states(found)
-
-
-def _meetings() -> Any:
-    return Meeting.objects.select_related("started_by", "closed_by")
 
 
 def meeting_for_socket(

@@ -188,8 +188,13 @@ def _meeting_state(
     }
 
 
+def meetings_for_state() -> Any:
+    """Meetings with what meeting_state shows of them beside agenda and attendees."""
+    return Meeting.objects.select_related("started_by", "closed_by")
+
+
 def load_meeting(meeting_id: int) -> Meeting | None:
-    return Meeting.objects.select_related("started_by", "closed_by").filter(pk=meeting_id).first()
+    return meetings_for_state().filter(pk=meeting_id).first()
 
 
 # ----------------------------------------------------------------------------- events
