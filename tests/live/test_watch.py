@@ -22,6 +22,25 @@ def db(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
 
+async def scheduled(plan, coordinator):
+    return await db(
+        meetings.meeting_schedule,
+        plan_id=plan.pk,
+        user=coordinator,
+        scheduled_at=timezone.now(),
+        place="Rådhuset",
+    )
+
+
+async def registered(*plans) -> None:
+    """Until a socket of each plan is in the process's registry: a socket joins it just
+    after its snapshot went out (its presence announcement comes first), so a poll by
+    hand right after opening may miss it."""
+    async with asyncio.timeout(5):
+        while {s.plan_id for s in watch.SOCKETS.sockets} != {p.pk for p in plans}:
+            await asyncio.sleep(0.01)
+
+
 def _poll_queries(**kwargs) -> tuple[int, dict]:
     with CaptureQueriesContext(connection) as queries:
         seen = handlers.poll(**kwargs)
@@ -86,13 +105,7 @@ async def test_a_meeting_started_elsewhere_reaches_every_socket_with_one_shared_
     # The sockets hear of the change within a few milliseconds of each other; on a
     # loaded test machine that can exceed the production window, which is tuning.
     monkeypatch.setattr(watch, "COALESCE_SECONDS", 0.5)
-    meeting = await db(
-        meetings.meeting_schedule,
-        plan_id=plan.pk,
-        user=coordinator,
-        scheduled_at=timezone.now(),
-        place="Rådhuset",
-    )
+    meeting = await scheduled(plan, coordinator)
     # Plan-page sockets (no ?meeting=): they show the meeting in progress but do not
     # attend it, so the start is the only change (attending would announce more).
     opened = [await sockets.open(user, plan.pk) for user in (coordinator, specialist, reader)]
@@ -126,13 +139,7 @@ async def test_a_meeting_change_whose_notification_was_lost_arrives_with_the_pol
 
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
     settings.IPPLAN_LIVE_POLL_SECONDS = 0.2  # meetings every 5th poll: about 1 s
-    meeting = await db(
-        meetings.meeting_schedule,
-        plan_id=plan.pk,
-        user=coordinator,
-        scheduled_at=timezone.now(),
-        place="Rådhuset",
-    )
+    meeting = await scheduled(plan, coordinator)
     kari = await sockets.open(coordinator, plan.pk, meeting=meeting.pk)
     elsewhere = await sockets.open(coordinator, other_plan.pk)
     await db(lambda: Meeting.objects.filter(pk=meeting.pk).update(place="Helsehuset"))
@@ -153,11 +160,7 @@ async def test_each_poll_re_reads_only_its_share_of_the_meetings(
     assert plan.pk % watch.MEETING_EVERY != other_plan.pk % watch.MEETING_EVERY
     await sockets.open(coordinator, plan.pk)
     await sockets.open(coordinator, other_plan.pk)
-    # A socket joins the registry just after its snapshot went out (its presence
-    # announcement comes first): wait for both, or the first poll may miss one.
-    async with asyncio.timeout(5):
-        while {s.plan_id for s in watch.SOCKETS.sockets} != {plan.pk, other_plan.pk}:
-            await asyncio.sleep(0.01)
+    await registered(plan, other_plan)
     reads = []
     real = handlers.meeting_states_for
 
@@ -185,17 +188,9 @@ async def test_a_meeting_state_read_before_the_one_shown_never_steps_the_room_ba
 
     settings.IPPLAN_LIVE_RECHECK_SECONDS = 60
     settings.IPPLAN_LIVE_POLL_SECONDS = 60  # no poll of its own
-    meeting = await db(
-        meetings.meeting_schedule,
-        plan_id=plan.pk,
-        user=coordinator,
-        scheduled_at=timezone.now(),
-        place="Rådhuset",
-    )
+    meeting = await scheduled(plan, coordinator)
     kari = await sockets.open(coordinator, plan.pk, meeting=meeting.pk)
-    async with asyncio.timeout(5):
-        while not watch.SOCKETS.sockets:
-            await asyncio.sleep(0.01)
+    await registered(plan)
     (consumer,) = watch.SOCKETS.sockets
     read = database_sync_to_async(handlers.meeting_state_for)
     older_at = time.monotonic()
