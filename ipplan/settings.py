@@ -148,6 +148,10 @@ if REDIS_URL:
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                # Pub/sub channels are global to a Redis server, whatever its database
+                # number: deployments (or parallel test runs) that share one Redis keep
+                # their groups apart by prefix.
+                "prefix": os.environ.get("IPPLAN_CHANNEL_PREFIX", "") or "asgi",
             },
         }
     }

@@ -9,7 +9,9 @@
 - leader:      Lene Leder; unit leader, sees statistics only.
 """
 
+import copy
 import datetime
+import os
 
 import pytest
 from django.conf import settings
@@ -42,6 +44,22 @@ def _english_msgids():
     with override_settings(LOCALE_PATHS=[]):
         yield
 
+
+def _channels_of_our_own() -> None:
+    """Redis pub/sub channels are global to the server, whatever the database number:
+    two test processes on one Redis (pytest-xdist workers, or a second run on the same
+    machine) would hear each other's plan groups, which share names because each test
+    database counts ids from 1. Each test process, and every server it starts (they
+    inherit the environment), gets a channel prefix of its own."""
+    prefix = f"ipplan-test-{os.getpid()}"
+    os.environ["IPPLAN_CHANNEL_PREFIX"] = prefix
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    if "prefix" in layers["default"].get("CONFIG", {}):
+        layers["default"]["CONFIG"]["prefix"] = prefix
+        settings.CHANNEL_LAYERS = layers
+
+
+_channels_of_our_own()
 
 _HASHES: dict[tuple[str, ...], str] = {}
 

@@ -114,6 +114,12 @@ def test_redis_url_selects_the_redis_pubsub_channel_layer():
     s = load_settings(REDIS_URL="redis://cache.internal:6380/2")
     assert s["LAYER"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert s["LAYER_CONFIG"]["hosts"][0]["address"] == "redis://cache.internal:6380/2"
+    assert s["LAYER_CONFIG"]["prefix"] == "asgi"
+
+
+def test_a_channel_prefix_keeps_deployments_on_one_redis_apart():
+    s = load_settings(REDIS_URL="redis://cache.internal:6380/2", IPPLAN_CHANNEL_PREFIX="ipplan-b")
+    assert s["LAYER_CONFIG"]["prefix"] == "ipplan-b"
 
 
 def test_https_turns_on_secure_cookies_hsts_and_redirects():
