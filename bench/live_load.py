@@ -314,7 +314,7 @@ def call_costs(room: dict[str, Any], calls: int) -> dict[str, Any]:
         "apply_op, one text op (coordinator)": lambda: text_op(coordinator),
         "apply_op, one text op (edit member: + consent check)": lambda: text_op(member),
         "change_events, one revision (cache miss, once per process per op)": latest_event,
-        "recheck (each socket every 30 s, and on plan.access / user.session)": lambda: (
+        "recheck (each socket every 120 s, and on plan.access / user.session)": lambda: (
             lambda: handlers.recheck(
                 session_key=room["cookies"][1], user_id=member.pk, plan_id=plan_id
             )
