@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     from bench.live_load import seed
     from ipplan.live import notify
     from ipplan.plans import services
-    from ipplan.plans.models import Goal, Plan
+    from ipplan.plans.models import Change, Goal, Plan
 
     typists = []
     for room in seed(args.plans, 2):
@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         )[0]
         t["rev"], t["len"] = result.revision, t["len"] + 1
 
+    applied = len(typists) * 4
     with notify.collecting():  # warm up: prepared statements, caches, the first connection
-        for n in range(len(typists) * 4):
+        for n in range(applied):
             one(typists[n % len(typists)])
     rows = []
     for group in args.groups * 2:
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     for _ in range(group):
                         one(typists[done % len(typists)])
                         done += 1
+        applied += done
         rows.append(
             {
                 "ops_per_transaction": group,
@@ -97,9 +99,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 "wall_ms_per_op": round((time.perf_counter() - wall0) / done * 1000, 2),
             }
         )
+    committed = Change.objects.filter(via="live").count()
     print(f"machine: {common.machine()['cpu']}, load {common.loadavg()}")
     print(common.table(list(rows[0]), [list(r.values()) for r in rows]))
-    common.write_json(args.json_path, {"benchmark": "txn_grouping", "rows": rows})
+    print(f"ops applied {applied}, committed as live changes {committed}")
+    if committed != applied:
+        raise SystemExit("an op was not committed exactly once")
+    report = {"benchmark": "txn_grouping", "rows": rows, "applied": applied}
+    report["committed"] = committed
+    common.write_json(args.json_path, report)
     return rows
 
 

@@ -153,3 +153,26 @@ def test_the_op_cost_run_measures_every_op(bench_env, tmp_path):
     result = json.loads(out.read_text())["result"]
     assert result["ops"] == 3 and result["participants"] == 3
     assert result["cpu_ms_per_op"] > 0
+
+
+def test_the_transaction_grouping_run_commits_every_op_once(bench_env, tmp_path):
+    out = tmp_path / "grouping.json"
+    database = "ipplan_bench_smoke_grouping"
+    try:
+        _run(
+            bench_env,
+            "bench/txn_grouping.py",
+            "--ops=6",
+            "--plans=2",
+            "--groups",
+            "1",
+            "3",
+            f"--database={bench_env['BENCH_PG']}/{database}",
+            f"--json={out}",
+        )
+    finally:
+        _drop(bench_env, database)
+    report = json.loads(out.read_text())
+    assert [r["ops_per_transaction"] for r in report["rows"]] == [1, 3, 1, 3]
+    assert report["committed"] == report["applied"] == 2 * 4 + 4 * 6
+    assert all(r["python_ms_per_op"] > 0 for r in report["rows"])
