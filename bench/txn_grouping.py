@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     common.offset_ids()
     from django.db import connection, transaction
 
-    from bench.live_load import seed
+    from bench.live_load import MAX_FIELD, seed
     from ipplan.live import notify
     from ipplan.plans import services
     from ipplan.plans.models import Change, Goal, Plan
@@ -65,16 +64,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
     def one(t: dict[str, Any]) -> None:
         op = {"type": "text", "target": "goal", "id": t["goal"], "field": "text"}
-        op["ops"] = [t["len"], "x"]
+        # Grow the text, and shrink it once it is long, as call_costs does: the field's
+        # limit would refuse the op.
+        growing = t["len"] < MAX_FIELD
+        op["ops"] = [t["len"], "x"] if growing else [-1, t["len"] - 1]
         result = services.apply_operations(
             plan_id=t["plan"],
             user=t["user"],
-            ops=[(op, uuid.uuid4().hex)],
+            ops=[(op, services.new_op_id())],
             base_revision=t["rev"],
             meeting_id=t["meeting"],
             via="live",
         )[0]
-        t["rev"], t["len"] = result.revision, t["len"] + 1
+        t["rev"], t["len"] = result.revision, t["len"] + (1 if growing else -1)
 
     applied = len(typists) * 4
     with notify.collecting():  # warm up: prepared statements, caches, the first connection
