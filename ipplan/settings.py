@@ -295,6 +295,10 @@ IPPLAN_LIVE_RECHECK_SECONDS = float(os.environ.get("IPPLAN_LIVE_RECHECK_SECONDS"
 IPPLAN_LIVE_POLL_SECONDS = float(os.environ.get("IPPLAN_LIVE_POLL_SECONDS", "2"))
 # Database threads (one connection each) for the live sockets of one process.
 IPPLAN_LIVE_DB_THREADS = int(os.environ.get("IPPLAN_LIVE_DB_THREADS", "4"))
+# The fast lane (ipplan/live/fastlane.py): plain text ops applied on the event loop over
+# asynchronous PostgreSQL connections (this many per process) instead of on the threads.
+IPPLAN_LIVE_FAST_LANE = env_bool("IPPLAN_LIVE_FAST_LANE", True)
+IPPLAN_LIVE_FAST_LANE_CONNECTIONS = int(os.environ.get("IPPLAN_LIVE_FAST_LANE_CONNECTIONS", "4"))
 
 LOGGING = {
     "version": 1,

@@ -29,11 +29,18 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from ipplan.live import protocol
-from ipplan.live.notify import Message, collecting, plan_group, session_tag, user_group
+from ipplan.live.notify import (
+    Message,
+    collecting,
+    plan_changed_message,
+    plan_group,
+    session_tag,
+    user_group,
+)
 from ipplan.live.protocol import FrameError
 from ipplan.live.snapshot import as_ack_message, as_op_message, change_events
 
-from . import handlers
+from . import fastlane, handlers
 from .dbthreads import _setting, close_db_threads, on_db_thread
 from .handlers import OperationError
 from .watch import MEETINGS, SOCKETS, stamped
@@ -389,16 +396,24 @@ class PlanConsumer(AsyncWebsocketConsumer):
         self.my_ops[op_id] = False
         while len(self.my_ops) > 1000:
             self.my_ops.popitem(last=False)
+        arguments = {
+            "plan_id": self.plan_id,
+            "user": self.user,
+            "op": message["op"],
+            "op_id": op_id,
+            "base_rev": message["base_rev"],
+            "meeting_id": self.meeting_id,
+        }
         try:
-            result = await self.write(
-                handlers.apply_op,
-                plan_id=self.plan_id,
-                user=self.user,
-                op=message["op"],
-                op_id=op_id,
-                base_rev=message["base_rev"],
-                meeting_id=self.meeting_id,
-            )
+            fast = await fastlane.apply_op(**arguments)
+            if fast is not None:
+                revision, event = fast
+                result = revision, False, event
+                await self.publish([plan_changed_message(plan_id=self.plan_id, revision=revision)])
+            else:
+                # Not the plain case, or the lane is off or failed (having written
+                # nothing): the ordinary path answers.
+                result = await self.write(handlers.apply_op, **arguments)
         except OperationError as exc:
             await self.send_error(op_id, exc.code, exc.message, exc.field)
             if exc.code not in {"conflict", "unavailable"}:

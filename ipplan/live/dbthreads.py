@@ -48,8 +48,11 @@ def on_db_thread(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def close_db_threads() -> None:
     """Close the database connections of the pool's threads and stop the pool (tests,
-    shutdown). A fresh pool starts on the next call."""
+    shutdown), and the fast lane's connections. A fresh pool starts on the next call."""
     global _executor
+    from .fastlane import close_all
+
+    close_all()
     with _executor_lock:
         executor, _executor = _executor, None
     if executor is None:

@@ -29,8 +29,12 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def plan_changed_message(*, plan_id: int, revision: int) -> Message:
+    return plan_group(plan_id), {"type": "plan.changed", "plan": plan_id, "rev": revision}
+
+
 def notify_plan_changed(*, plan_id: int, revision: int) -> None:
-    _send(plan_group(plan_id), {"type": "plan.changed", "plan": plan_id, "rev": revision})
+    _send(*plan_changed_message(plan_id=plan_id, revision=revision))
 
 
 def notify_access_changed(*, plan_id: int) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Generator
 from typing import Any
 
 from django.conf import settings
@@ -93,30 +94,72 @@ def apply_text_op(
 ) -> services.OpResult | None:
     """Apply one plain text op, or return None (having written nothing) for the general
     path to handle. Must run inside the caller's transaction."""
-    global _warned
+    steps = text_op_steps(
+        plan_id=plan_id,
+        user=user,
+        op=op,
+        op_id=op_id,
+        base_revision=base_revision,
+        meeting_id=meeting_id,
+        via=via,
+    )
     try:
-        return _apply(plan_id, user, op, op_id, base_revision, meeting_id, via)
+        statement = next(steps)
+        while True:
+            sql, params = statement
+            with prepared_cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            statement = steps.send(rows)
+    except StopIteration as done:
+        result = done.value
     except CompileError as exc:
-        # Precompiled caches the error, so this is every call from now on: say it once.
-        if not _warned:
-            _warned = True
-            logger.warning("live hot path off: %s", exc)
+        warn_compile_error(exc)
         return None
+    if result is not None:
+        new_revision = result.revision
+        transaction.on_commit(lambda: notify_plan_changed(plan_id=plan_id, revision=new_revision))
+    return result
 
 
 _warned = False
 
 
-def _apply(
-    plan_id: int, user: Any, op: Any, op_id: Any, base_revision: Any, meeting_id: Any, via: str
-) -> services.OpResult | None:
+def warn_compile_error(exc: CompileError) -> None:
+    # Precompiled caches the error, so this is every call from now on: say it once.
+    global _warned
+    if not _warned:
+        _warned = True
+        logger.warning("live hot path off: %s", exc)
+
+
+Statement = tuple[str, list[Any]]
+Steps = Generator[Statement, list[tuple], "services.OpResult | None"]
+
+
+def text_op_steps(
+    *,
+    plan_id: int,
+    user: Any,
+    op: Any,
+    op_id: Any,
+    base_revision: Any,
+    meeting_id: Any,
+    via: str,
+    using: str = "default",
+) -> Steps:
+    """The hot path without its I/O: yields each statement (SQL, parameters), is sent
+    back its rows, and returns the op's result, or None if the general path must answer
+    (nothing has been written then). Callers run the statements in one transaction,
+    in order: `apply_text_op` on Django's connection, the live sockets' fast lane
+    (ipplan.live.fastlane) on an asynchronous one. One copy of the logic for both."""
     shape = _shape(op, op_id, base_revision)
     if shape is None:
         return None
     target, name, target_id, text_op, base_length = shape
     with_meeting = isinstance(meeting_id, int) and not isinstance(meeting_id, bool)
 
-    locked = _LOCK.rows(plan_id=plan_id)
+    locked = yield _LOCK.sql(using, plan_id=plan_id)
     if not locked:
         return None
     revision, status, coordinator_id = locked[0]
@@ -128,6 +171,7 @@ def _apply(
         values["target_id"] = object_id = target_id
     if with_meeting:
         values["meeting_id"] = meeting_id
+    context = yield _context(target, name, with_meeting).sql(using, **values)
     (
         known,
         meeting_live,
@@ -139,7 +183,7 @@ def _apply(
         found,
         current,
         responsible_user_id,
-    ) = _context(target, name, with_meeting).rows(**values)[0]
+    ) = context[0]
     if known is not None or not found:
         return None
     plan = Plan(pk=plan_id, revision=revision, status=status, coordinator_id=coordinator_id)
@@ -158,8 +202,13 @@ def _apply(
         return None
     committed: list[list] = []
     if base_revision < revision:
-        payloads = _CONCURRENT.rows(
-            plan_id=plan_id, base=base_revision, target=target, target_id=object_id, field=name
+        payloads = yield _CONCURRENT.sql(
+            using,
+            plan_id=plan_id,
+            base=base_revision,
+            target=target,
+            target_id=object_id,
+            field=name,
         )
         committed = [_json(row[0])["ops"] for row in payloads]
     try:
@@ -185,10 +234,38 @@ def _apply(
         payload={"ops": ot.normalize(text_op)},
         base_revision=base_revision,
     )
-    _write(target, name, change, value)
-    new_revision = change.revision
-    transaction.on_commit(lambda: notify_plan_changed(plan_id=plan_id, revision=new_revision))
-    return services.OpResult(new_revision, change, services.change_to_op(change))
+    inserted = yield _write(target, name, change, value)
+    change.pk = inserted[0][0]
+    change._state.adding = False
+    change._state.db = using
+    return services.OpResult(change.revision, change, services.change_to_op(change))
+
+
+def compile_all(using: str = "default") -> None:
+    """Compile every statement the hot path can run (for callers that must not compile
+    on first use: the fast lane runs on an event loop, where Django may not query the
+    server's version). Raises CompileError as the first use would."""
+    # Django compiles SELECT ... FOR UPDATE only inside a transaction.
+    with transaction.atomic(using=using):
+        _compile_all(using)
+
+
+def _compile_all(using: str) -> None:
+    _LOCK.sql(using, plan_id=1)
+    _CONCURRENT.sql(using, plan_id=1, base=0, target="goal", target_id=1, field="text")
+    for target in TARGETS:
+        for name, spec in services.FIELDS[target].items():
+            if spec.kind != "text":
+                continue
+            for with_meeting in (False, True):
+                values: dict[str, Any] = {"plan_id": 1, "user_id": 1, "op_id": "x", "day": _today()}
+                if target != "plan":
+                    values["target_id"] = 1
+                if with_meeting:
+                    values["meeting_id"] = 1
+                _context(target, name, with_meeting).sql(using, **values)
+            if (target, name) not in _WRITE:
+                _WRITE[(target, name)] = _write_sql(target, name)
 
 
 def _shape(op: Any, op_id: Any, base_revision: Any) -> tuple | None:
@@ -315,21 +392,16 @@ def _context_queryset(target: str, name: str) -> Any:
     return build
 
 
-def _write(target: str, name: str, change: Change, value: str) -> None:
-    """The field, the plan's revision and the Change row, in one statement."""
+def _write(target: str, name: str, change: Change, value: str) -> Statement:
+    """The field, the plan's revision and the Change row, in one statement (which
+    returns the Change's id)."""
     sql = _WRITE.get((target, name))
     if sql is None:
         sql = _WRITE[(target, name)] = _write_sql(target, name)
     row = [f.get_db_prep_save(getattr(change, f.attname), connection) for f in _INSERTED_FIELDS]
     if target == "plan":
-        params = [value, change.revision, change.at, change.plan_id, *row]
-    else:
-        params = [value, change.target_id, change.revision, change.at, change.plan_id, *row]
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, params)
-        change.pk = cursor.fetchone()[0]
-    change._state.adding = False
-    change._state.db = connection.alias
+        return sql, [value, change.revision, change.at, change.plan_id, *row]
+    return sql, [value, change.target_id, change.revision, change.at, change.plan_id, *row]
 
 
 def _write_sql(target: str, name: str) -> str:

@@ -193,12 +193,15 @@ async def test_a_resend_after_reconnect_is_applied_once_and_caught_up(
 
 
 async def test_an_op_a_snapshot_overtook_still_gets_its_ack(
-    sockets, plan, coordinator, monkeypatch
+    sockets, plan, coordinator, monkeypatch, settings
 ):
     # A refused op owes the sender a snapshot, at most one per SNAPSHOT_GAP; one owed
     # while a good op is being written goes out after that op's commit and carries it.
     # The op must still get its own answer (once), not be left to the client's resend.
     monkeypatch.setattr(consumers, "SNAPSHOT_GAP", 0.3)
+    # The delay is put into the ordinary path (a database thread), so the text op must
+    # not take the fast lane.
+    settings.IPPLAN_LIVE_FAST_LANE = False
     good = op_id()
     real_apply = handlers.apply_op
 

@@ -1,0 +1,247 @@
+"""The live sockets' fast lane: the hot path (one plain text op, plans/hotpath.py) run
+on the worker's event loop over an asynchronous PostgreSQL connection, instead of on a
+database thread.
+
+Why: on a database thread each of the op's statements ends with that thread waiting to
+take the GIL back from the event loop, which under load is busy relaying other sockets'
+messages; the op's time on the thread (and the plan lock it holds meanwhile) grew to
+about twice its time in a quiet process (docs/performance.md, session 9). On the event
+loop the same statements are awaited like any other I/O: no thread hand-offs at all.
+
+What does not change:
+- the statements and the rules: `hotpath.text_op_steps` yields the very statements
+  the thread path runs, and decides the same way (one copy of the logic);
+- one transaction per op, under the plan row lock that every writer takes;
+- anything but the plain case (a known op id, any refusal, a text that no longer
+  fits) rolls back having written nothing, and the socket takes the ordinary path on
+  a database thread, which answers it as before;
+- an error of the connection, even during COMMIT (whose outcome is then unknown),
+  also falls back: if the commit went through, the ordinary path finds the op id and
+  answers the op as a duplicate, so it is applied exactly once either way.
+
+Each event loop (a worker has one; tests make many) has its own few connections
+(IPPLAN_LIVE_FAST_LANE_CONNECTIONS), opened on first use with the settings of Django's
+default database. `close_all` closes every one (tests, shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+from ipplan.core.precompiled import CompileError
+from ipplan.plans import hotpath
+
+from .dbthreads import on_db_thread
+from .snapshot import committed_event
+
+logger = logging.getLogger(__name__)
+
+APPLICATION_NAME = "ipplan-live-fast-lane"
+
+_pools: dict[int, tuple[asyncio.AbstractEventLoop, _Pool]] = {}
+_pools_lock = threading.Lock()
+_compiled: bool | None = None  # None: not yet tried; False: the hot path cannot compile
+
+
+def enabled() -> bool:
+    return (
+        bool(getattr(settings, "IPPLAN_LIVE_FAST_LANE", True))
+        and _compiled is not False
+        and hotpath.enabled()
+        and not connections["default"].settings_dict["OPTIONS"].get("assume_role")
+    )
+
+
+async def apply_op(
+    *,
+    plan_id: int,
+    user: Any,
+    op: Any,
+    op_id: Any,
+    base_rev: Any,
+    meeting_id: int | None,
+) -> tuple[int, dict[str, Any]] | None:
+    """Apply one plain text op and commit it: (revision, event). None if the op is not
+    the plain case or the lane failed; nothing is written then, and the caller must
+    take the ordinary path (handlers.apply_op), which answers it."""
+    if not enabled() or not await _compile():
+        return None
+    pool = _pool()
+    try:
+        conn = await pool.acquire()
+    except Exception as exc:
+        # No plan data here: the error's class only.
+        logger.warning("live fast lane cannot connect: %s", type(exc).__name__)
+        return None
+    try:
+        result = await _run(
+            conn,
+            hotpath.text_op_steps(
+                plan_id=plan_id,
+                user=user,
+                op=op,
+                op_id=op_id,
+                base_revision=base_rev,
+                meeting_id=meeting_id,
+                via="live",
+            ),
+        )
+    except CompileError as exc:
+        hotpath.warn_compile_error(exc)
+        return None
+    except _psycopg().Error as exc:
+        logger.warning("live fast lane failed on plan %s: %s", plan_id, type(exc).__name__)
+        return None
+    finally:
+        pool.release(conn)
+    if result is None:
+        return None
+    return result.revision, committed_event(result.change)
+
+
+async def _run(conn: Any, steps: hotpath.Steps) -> Any:
+    """Run the steps' statements in one transaction; roll back if they end in None."""
+    psycopg = _psycopg()
+    result = None
+    async with conn.transaction():
+        cursor = conn.cursor()
+        try:
+            statement = next(steps)
+            while True:
+                sql, params = statement
+                # Prepared on the server once per connection, as the thread path's are.
+                await cursor.execute(sql, params, prepare=True)
+                rows = await cursor.fetchall()
+                statement = steps.send(rows)
+        except StopIteration as done:
+            result = done.value
+        finally:
+            await cursor.close()
+        if result is None:
+            raise psycopg.Rollback
+    return result
+
+
+async def _compile() -> bool:
+    """Compile the hot path's statements once per process, on a database thread:
+    compiling may ask the server for its version, which Django does not allow on an
+    event loop."""
+    global _compiled
+    if _compiled is None:
+        try:
+            await on_db_thread(hotpath.compile_all)()
+            _compiled = True
+        except CompileError as exc:
+            hotpath.warn_compile_error(exc)
+            _compiled = False
+    return _compiled
+
+
+def _psycopg() -> Any:
+    import psycopg
+
+    return psycopg
+
+
+def _connect_kwargs() -> dict[str, Any]:
+    wrapper = connections["default"]
+    params = wrapper.get_connection_params()
+    params.pop("cursor_factory", None)  # Django's, a synchronous cursor
+    params["autocommit"] = True  # each op is an explicit transaction block
+    # Only statements asked to be prepared are (see _run), as on the thread path; a
+    # threshold of None would refuse those too.
+    params["prepare_threshold"] = 2**31 - 1
+    params.setdefault("application_name", APPLICATION_NAME)
+    return params
+
+
+class _Pool:
+    """At most `size` connections of one event loop, opened on demand."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.idle: list[Any] = []
+        self.every: set[Any] = set()
+        self.free = asyncio.Semaphore(size)
+
+    async def acquire(self) -> Any:
+        await self.free.acquire()
+        try:
+            while self.idle:
+                conn = self.idle.pop()
+                if not conn.closed and not conn.broken:
+                    return conn
+                self._discard(conn)
+            conn = await _psycopg().AsyncConnection.connect(**_connect_kwargs())
+            timezone_name = connections["default"].timezone_name
+            if conn.info.parameter_status("TimeZone") != timezone_name:
+                await conn.execute("SELECT set_config('TimeZone', %s, false)", [timezone_name])
+            self.every.add(conn)
+            return conn
+        except BaseException:
+            self.free.release()
+            raise
+
+    def release(self, conn: Any) -> None:
+        """Back to the idle list if it is healthy and outside any transaction (it may
+        be neither after a cancellation or a lost server); otherwise closed."""
+        from psycopg import pq
+
+        if (
+            not conn.closed
+            and not conn.broken
+            and conn.info.transaction_status == pq.TransactionStatus.IDLE
+        ):
+            self.idle.append(conn)
+        else:
+            self._discard(conn)
+        self.free.release()
+
+    def _discard(self, conn: Any) -> None:
+        self.every.discard(conn)
+        _finish(conn)
+
+    def close(self) -> None:
+        for conn in list(self.every):
+            _finish(conn)
+        self.every.clear()
+        self.idle.clear()
+
+
+def _finish(conn: Any) -> None:
+    # Synchronous on purpose: callable from any thread, and after the loop is gone.
+    with contextlib.suppress(Exception):  # it may be half-dead already
+        conn.pgconn.finish()
+
+
+def _pool() -> _Pool:
+    loop = asyncio.get_running_loop()
+    entry = _pools.get(id(loop))
+    if entry is not None and entry[0] is loop:
+        return entry[1]
+    with _pools_lock:
+        # A loop that has been closed will never use its pool again (tests make one
+        # loop per test): close its connections now.
+        for key, (old_loop, old_pool) in list(_pools.items()):
+            if old_loop.is_closed():
+                old_pool.close()
+                del _pools[key]
+        pool = _Pool(int(getattr(settings, "IPPLAN_LIVE_FAST_LANE_CONNECTIONS", 4)))
+        _pools[id(loop)] = (loop, pool)
+        return pool
+
+
+def close_all() -> None:
+    """Close every fast-lane connection of every event loop (tests, shutdown)."""
+    with _pools_lock:
+        entries = list(_pools.values())
+        _pools.clear()
+    for _loop, pool in entries:
+        pool.close()
