@@ -148,6 +148,27 @@ def prepared_cursor(using: str = "default") -> Iterator[Any]:
         cursor.close()
 
 
+def run_batch(statements: list[tuple[str, list[Any]]], using: str = "default") -> list[list]:
+    """Run (SQL, parameters) statements in order, in one round trip (PostgreSQL's
+    pipeline mode), with prepared_cursor; the rows of each. Each statement still starts
+    only when the one before has finished. Errors are Django's, as from any cursor."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or len(statements) == 1:
+        results = []
+        for sql, params in statements:
+            with prepared_cursor(using) as cursor:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+        return results
+    with contextlib.ExitStack() as stack:
+        cursors = [stack.enter_context(prepared_cursor(using)) for _statement in statements]
+        # Errors surface when the pipeline syncs, outside Django's cursor wrapper.
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                cursor.execute(sql, params)
+        return [cursor.fetchall() for cursor in cursors]
+
+
 @functools.cache
 def _preparing_cursor_class() -> type:
     import psycopg

@@ -107,26 +107,55 @@ async def apply_op(
 
 
 async def _run(conn: Any, steps: hotpath.Steps) -> Any:
-    """Run the steps' statements in one transaction; roll back if they end in None."""
-    psycopg = _psycopg()
-    result = None
-    async with conn.transaction():
-        cursor = conn.cursor()
-        try:
-            statement = next(steps)
-            while True:
-                sql, params = statement
+    """Run the steps' batches in one transaction, each batch in one round trip; BEGIN
+    goes with the first batch and COMMIT with the one that writes, so a plain op takes
+    two round trips in all. Rolls back (and returns None) if the steps end in None."""
+    try:
+        batch = next(steps)
+    except StopIteration as done:
+        return done.value  # decided without the database: no transaction at all
+    begin = True
+    try:
+        while True:
+            rows = await _round_trip(conn, batch, begin=begin, commit=batch.writes)
+            begin = False
+            if batch.writes:
+                break
+            batch = steps.send(rows)
+        steps.send(rows)
+    except StopIteration as done:
+        if done.value is None or not batch.writes:
+            await conn.execute("ROLLBACK")
+            return None
+        return done.value
+    except Exception:
+        # (Not on cancellation: the pool closes a connection left inside a transaction.)
+        if not conn.broken and not conn.closed:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+        raise
+    raise AssertionError("the hot path went on after its write")
+
+
+async def _round_trip(
+    conn: Any, batch: list[tuple[str, list[Any]]], *, begin: bool, commit: bool
+) -> list[list[tuple]]:
+    cursors = []
+    try:
+        async with conn.pipeline():
+            if begin:
+                await conn.execute("BEGIN")
+            for sql, params in batch:
+                cursor = conn.cursor()
+                cursors.append(cursor)
                 # Prepared on the server once per connection, as the thread path's are.
                 await cursor.execute(sql, params, prepare=True)
-                rows = await cursor.fetchall()
-                statement = steps.send(rows)
-        except StopIteration as done:
-            result = done.value
-        finally:
+            if commit:
+                await conn.execute("COMMIT")
+        return [await cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
             await cursor.close()
-        if result is None:
-            raise psycopg.Rollback
-    return result
 
 
 async def _compile() -> bool:

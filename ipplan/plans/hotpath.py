@@ -1,24 +1,30 @@
-"""The live editor's hot path: one text op in four round trips, without ORM compilation.
+"""The live editor's hot path: one text op in two round trips, without ORM compilation.
 
 `services.apply_operations` applies every op. The op a live meeting sends many times a
 second is one text op on a plan, theme, goal or measure field; for it, apply_operations
 first calls `apply_text_op` here, inside its transaction. This does the same work as
-the general path with fewer statements and precompiled SQL (ipplan.core.precompiled):
+the general path with fewer statements, precompiled SQL (ipplan.core.precompiled) and
+pipelining (each batch below is one round trip):
 
-1. lock the plan row (`SELECT … FOR UPDATE`), as every writer does;
-2. one statement, *after* the lock (in READ COMMITTED a statement sees what was
-   committed before it began, so nothing judged here may ride on the lock statement,
-   see services.apply_operations): is the op id known, is the meeting in progress, the
-   user's membership and covering consent, and the target's current text;
-3. the text ops committed on the field since the sender's base revision (only if any
-   revision came after it);
-4. one statement that updates the field and the plan revision and inserts the Change.
+1. a batch of reads:
+   a. lock the plan row (`SELECT … FOR UPDATE`), as every writer does;
+   b. one statement, run *after* the lock is granted (in READ COMMITTED a statement
+      sees what was committed before it began, so nothing judged here may ride on the
+      lock statement, see services.apply_operations): is the op id known, is the
+      meeting in progress, the user's membership and covering consent, and the
+      target's current text;
+   c. the text ops committed on the field since the sender's base revision;
+2. one statement that updates the field and the plan revision and inserts the Change.
 
 The rules are not copied: access is decided by permissions.access_from, the write
 permission by services.write_refusal, the transform by services.transformed_text.
 Anything but the plain case (a known op id, any refusal, another database than
 PostgreSQL) returns None *before writing anything*, and the general path then answers in
 the same transaction, so duplicates and refusals are handled in one place.
+
+The logic is written once, without I/O (`text_op_steps`), and run by two drivers:
+`apply_text_op` on Django's connection, and the live sockets' fast lane
+(ipplan/live/fastlane.py) on an asynchronous connection.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 
-from ipplan.core.precompiled import CompileError, Precompiled, prepared_cursor
+from ipplan.core.precompiled import CompileError, Precompiled, run_batch
 from ipplan.live import ot
 from ipplan.live.notify import notify_plan_changed
 
@@ -104,13 +110,9 @@ def apply_text_op(
         via=via,
     )
     try:
-        statement = next(steps)
+        batch = next(steps)
         while True:
-            sql, params = statement
-            with prepared_cursor() as cursor:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-            statement = steps.send(rows)
+            batch = steps.send(run_batch(batch))
     except StopIteration as done:
         result = done.value
     except CompileError as exc:
@@ -134,7 +136,18 @@ def warn_compile_error(exc: CompileError) -> None:
 
 
 Statement = tuple[str, list[Any]]
-Steps = Generator[Statement, list[tuple], "services.OpResult | None"]
+
+
+class Batch(list):
+    """Statements for one round trip; `writes`: the op's last batch, which writes (a
+    driver that owns the transaction can send COMMIT in the same round trip)."""
+
+    def __init__(self, statements: list[Statement], *, writes: bool = False) -> None:
+        super().__init__(statements)
+        self.writes = writes
+
+
+Steps = Generator[Batch, list[list[tuple]], "services.OpResult | None"]
 
 
 def text_op_steps(
@@ -148,30 +161,49 @@ def text_op_steps(
     via: str,
     using: str = "default",
 ) -> Steps:
-    """The hot path without its I/O: yields each statement (SQL, parameters), is sent
-    back its rows, and returns the op's result, or None if the general path must answer
-    (nothing has been written then). Callers run the statements in one transaction,
-    in order: `apply_text_op` on Django's connection, the live sockets' fast lane
-    (ipplan.live.fastlane) on an asynchronous one. One copy of the logic for both."""
+    """The hot path without its I/O: yields batches of statements (SQL, parameters),
+    is sent back each statement's rows, and returns the op's result, or None if the
+    general path must answer (nothing has been written then). Callers run the batches
+    in order in one transaction, each batch in one round trip (pipelined): two round
+    trips per op. `apply_text_op` runs them on Django's connection, the live sockets'
+    fast lane (ipplan.live.fastlane) on an asynchronous one: one copy of the logic.
+
+    The first batch reads everything the op is judged on; each of its statements runs
+    after the one before has finished, so the reads still begin after the lock is
+    granted (see the module docstring). It reads the text ops committed since the base
+    revision even when there are none (an index probe that returns nothing): knowing
+    whether there are any would cost a round trip of its own."""
     shape = _shape(op, op_id, base_revision)
     if shape is None:
         return None
     target, name, target_id, text_op, base_length = shape
     with_meeting = isinstance(meeting_id, int) and not isinstance(meeting_id, bool)
 
-    locked = yield _LOCK.sql(using, plan_id=plan_id)
-    if not locked:
-        return None
-    revision, status, coordinator_id = locked[0]
-    if base_revision > revision:
-        return None
     values = {"plan_id": plan_id, "user_id": user.pk, "op_id": op_id, "day": _today()}
     object_id = plan_id
     if target != "plan":
         values["target_id"] = object_id = target_id
     if with_meeting:
         values["meeting_id"] = meeting_id
-    context = yield _context(target, name, with_meeting).sql(using, **values)
+    locked, context, payloads = yield Batch(
+        [
+            _LOCK.sql(using, plan_id=plan_id),
+            _context(target, name, with_meeting).sql(using, **values),
+            _CONCURRENT.sql(
+                using,
+                plan_id=plan_id,
+                base=base_revision,
+                target=target,
+                target_id=object_id,
+                field=name,
+            ),
+        ]
+    )
+    if not locked or not context:
+        return None
+    revision, status, coordinator_id = locked[0]
+    if base_revision > revision:
+        return None
     (
         known,
         meeting_live,
@@ -200,17 +232,7 @@ def text_op_steps(
         access, target, spec, existing=True, responsible_user_id=responsible_user_id
     ):
         return None
-    committed: list[list] = []
-    if base_revision < revision:
-        payloads = yield _CONCURRENT.sql(
-            using,
-            plan_id=plan_id,
-            base=base_revision,
-            target=target,
-            target_id=object_id,
-            field=name,
-        )
-        committed = [_json(row[0])["ops"] for row in payloads]
+    committed = [_json(row[0])["ops"] for row in payloads]
     try:
         value, text_op = services.transformed_text(
             target, name, current or "", text_op, committed, base_length=base_length
@@ -234,7 +256,7 @@ def text_op_steps(
         payload={"ops": ot.normalize(text_op)},
         base_revision=base_revision,
     )
-    inserted = yield _write(target, name, change, value)
+    [inserted] = yield Batch([_write(target, name, change, value)], writes=True)
     change.pk = inserted[0][0]
     change._state.adding = False
     change._state.db = using

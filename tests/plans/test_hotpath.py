@@ -249,19 +249,37 @@ def _statements(queries):
     return [(q["sql"] or "prepared")[:50] for q in queries if "SAVEPOINT" not in (q["sql"] or "")]
 
 
-def test_a_plain_text_op_takes_three_statements(plan, coordinator):
+@pytest.fixture
+def round_trips(monkeypatch):
+    """The batches the hot path sends, each in one round trip (pipelined)."""
+    sent = []
+    real = hotpath.run_batch
+
+    def counting(statements, using="default"):
+        sent.append(len(statements))
+        return real(statements, using)
+
+    monkeypatch.setattr(hotpath, "run_batch", counting)
+    return sent
+
+
+def test_a_plain_text_op_takes_two_round_trips(plan, coordinator, round_trips):
     goal = Goal.objects.get(plan=plan)
     op = {"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": [14, "!"]}
     with CaptureQueriesContext(connection) as queries:
         services.apply_operation(
             plan_id=plan.pk, user=coordinator, op=op, base_revision=plan.revision, op_id="a"
         )
-    # Lock; op id, meeting, access and the text; write field, revision and change.
-    assert len(_statements(queries)) == 3, _statements(queries)
+    # Lock; op id, meeting, access and the text; the text ops since the base (none);
+    # then write field, revision and change.
+    assert len(_statements(queries)) == 4, _statements(queries)
+    assert round_trips == [3, 1]
     assert Goal.objects.get(pk=goal.pk).text == "Egen leilighet!"
 
 
-def test_an_op_behind_the_revision_takes_one_more(plan, coordinator, specialist):
+def test_an_op_behind_the_revision_is_transformed_in_the_same_round_trips(
+    plan, coordinator, specialist, round_trips
+):
     goal = Goal.objects.get(plan=plan)
     base = plan.revision
     services.apply_operation(
@@ -271,11 +289,13 @@ def test_an_op_behind_the_revision_takes_one_more(plan, coordinator, specialist)
         base_revision=base,
     )
     op = {"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": [14, "!"]}
+    round_trips.clear()
     with CaptureQueriesContext(connection) as queries:
         result = services.apply_operation(
             plan_id=plan.pk, user=specialist, op=op, base_revision=base, op_id="b"
         )
-    assert len(_statements(queries)) == 4  # + the text ops committed since the base revision
+    assert len(_statements(queries)) == 4
+    assert round_trips == [3, 1]
     assert result.op["ops"] == [18, "!"]
     change = Change.objects.get(plan=plan, op_id="b")
     assert (change.user, change.after, change.base_revision) == (

@@ -1,0 +1,199 @@
+"""The fast lane (ipplan/live/fastlane.py): plain text ops committed on the event loop.
+It must answer exactly as the ordinary path would: attributed, refused with nothing
+written, applied once whatever happens to its connection."""
+
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.utils import timezone
+
+from ipplan.live import fastlane, handlers
+from ipplan.meetings import services as meetings
+from ipplan.plans.models import Change, Goal
+from tests.live.conftest import text_op
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the lane is PostgreSQL's"),
+]
+
+
+def op_id() -> str:
+    return uuid.uuid4().hex
+
+
+@database_sync_to_async
+def db(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+def _goal(plan) -> Goal:
+    return Goal.objects.get(plan=plan)
+
+
+def _changes(plan, the_op_id: str) -> list[Change]:
+    return list(Change.objects.filter(plan=plan, op_id=the_op_id))
+
+
+def _lane_sessions() -> list[tuple[int, str]]:
+    """(backend pid, state) of the fast lane's connections to the test database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            [fastlane.APPLICATION_NAME],
+        )
+        return cursor.fetchall()
+
+
+def _terminate(pids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        for pid in pids:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.fixture
+def no_ordinary_path(monkeypatch):
+    """Make the database-thread path fail loudly: what still succeeds took the lane."""
+    calls = []
+
+    def refuse(**kwargs):
+        calls.append(kwargs["op_id"])
+        raise AssertionError("the ordinary path was taken")
+
+    monkeypatch.setattr(handlers, "apply_op", refuse)
+    return calls
+
+
+async def test_a_plain_text_op_takes_the_lane_and_is_attributed_to_the_meeting(
+    sockets, plan, coordinator, specialist, no_ordinary_path
+):
+    meeting = await db(
+        meetings.meeting_schedule,
+        plan_id=plan.pk,
+        user=coordinator,
+        scheduled_at=timezone.now(),
+        place="Møterom 2",
+    )
+    await db(meetings.meeting_start, meeting_id=meeting.pk, user=coordinator)
+    kari = await sockets.open(coordinator, plan.pk, meeting=meeting.pk)
+    siv = await sockets.open(specialist, plan.pk, meeting=meeting.pk)
+    goal = await db(_goal, plan)
+    rev = kari.last_rev()
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], rev, the_id))
+    ack = await kari.expect("ack")
+    assert (ack["op_id"], ack["rev"]) == (the_id, rev + 1)
+    seen = await siv.expect("op")
+    assert (seen["op_id"], seen["rev"], seen["op"]) == (the_id, rev + 1, ack["op"])
+    assert seen["user"] == {"id": coordinator.pk, "name": "Kari Koordinator"}
+    assert seen["meeting"] == meeting.pk
+    assert no_ordinary_path == []
+    [change] = await db(_changes, plan, the_id)
+    assert (change.revision, change.user_id, change.meeting_id, change.via) == (
+        rev + 1,
+        coordinator.pk,
+        meeting.pk,
+        "live",
+    )
+    assert (await db(_goal, plan)).text == "Egen leilighet!"
+    # Its connection is back in the pool, outside any transaction.
+    assert [state for _pid, state in await db(_lane_sessions)] == ["idle"]
+
+
+async def test_a_refused_op_writes_nothing_and_the_ordinary_path_words_the_refusal(
+    sockets, plan, reader
+):
+    rita = await sockets.open(reader, plan.pk)
+    goal = await db(_goal, plan)
+    the_id = op_id()
+    await rita.send(text_op(goal.pk, "goal", "text", [14, "!"], rita.last_rev(), the_id))
+    error = await rita.expect("error")
+    assert (error["op_id"], error["code"]) == (the_id, "forbidden")
+    assert await db(_changes, plan, the_id) == []
+    assert (await db(_goal, plan)).text == "Egen leilighet"
+    # The lane rolled back: its connection holds no transaction (and so no plan lock).
+    assert all(state == "idle" for _pid, state in await db(_lane_sessions))
+
+
+async def test_an_op_sent_again_is_applied_once(sockets, plan, coordinator):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    the_id = op_id()
+    frame = text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), the_id)
+    await kari.send(frame)
+    first = await kari.expect("ack")
+    await kari.send(frame)  # as after a reconnect that lost the ack
+    again = await kari.expect("ack")
+    assert (again["op_id"], again["rev"]) == (first["op_id"], first["rev"])
+    assert len(await db(_changes, plan, the_id)) == 1
+    assert (await db(_goal, plan)).text == "Egen leilighet!"
+
+
+async def test_a_lost_connection_falls_back_and_the_next_op_takes_a_new_one(
+    sockets, plan, coordinator
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    before = await db(_lane_sessions)
+    assert len(before) == 1
+    await db(_terminate, [pid for pid, _state in before])  # a server restart, say
+
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", [15, "?"], kari.last_rev(), the_id))
+    ack = await kari.expect("ack")
+    assert ack["op_id"] == the_id
+    assert len(await db(_changes, plan, the_id)) == 1
+    await kari.send(text_op(goal.pk, "goal", "text", [16, "."], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    assert (await db(_goal, plan)).text == "Egen leilighet!?."
+    after = await db(_lane_sessions)
+    assert len(after) == 1 and after[0][0] != before[0][0]
+
+
+async def test_a_commit_whose_answer_is_lost_is_answered_as_the_op_it_was(
+    sockets, plan, coordinator, specialist, monkeypatch
+):
+    # The worst case for exactly-once: COMMIT went through, but the lane never heard.
+    # The ordinary path then finds the op id and answers with the committed change.
+    import psycopg
+
+    real_run = fastlane._run
+
+    async def commit_then_fail(conn, steps):
+        await real_run(conn, steps)
+        raise psycopg.OperationalError("the server closed the connection unexpectedly")
+
+    monkeypatch.setattr(fastlane, "_run", commit_then_fail)
+    kari = await sockets.open(coordinator, plan.pk)
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    rev = kari.last_rev()
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], rev, the_id))
+    ack = await kari.expect("ack")
+    assert (ack["op_id"], ack["rev"]) == (the_id, rev + 1)
+    # No notification was sent for it (the lane thought it failed): the other socket
+    # still gets it, from the poll.
+    seen = await siv.expect("op", timeout=10)
+    assert (seen["op_id"], seen["rev"]) == (the_id, rev + 1)
+    assert len(await db(_changes, plan, the_id)) == 1
+    assert (await db(_goal, plan)).text == "Egen leilighet!"
+    assert [m for m in await kari.quiet(0.5) if m["type"] in {"ack", "op"}] == []
+
+
+async def test_with_the_lane_off_the_ordinary_path_applies_the_op(
+    sockets, plan, coordinator, settings
+):
+    settings.IPPLAN_LIVE_FAST_LANE = False
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), the_id))
+    await kari.expect("ack")
+    assert len(await db(_changes, plan, the_id)) == 1
+    assert await db(_lane_sessions) == []
