@@ -244,6 +244,7 @@ class PlanConsumer(AsyncWebsocketConsumer):
                 await self._send_snapshot_locked(snapshot)
         await self._announce_presence(hello=True)
         SOCKETS.add(self)
+        fastlane.warm()
         self.watcher = asyncio.ensure_future(self._watch())
 
     async def subscribe(self) -> bool:

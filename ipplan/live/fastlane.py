@@ -158,19 +158,50 @@ async def _round_trip(
             await cursor.close()
 
 
+def warm() -> None:
+    """Start compiling the hot path's statements now, in the background (a socket
+    joined): otherwise the first ops of a process wait for it, a stall of a few
+    hundred milliseconds that showed as the lane's worst latencies in the benchmark."""
+    if _compiled is None and enabled():
+        _compile_task()
+
+
 async def _compile() -> bool:
+    if _compiled is None:
+        # Every op that comes meanwhile waits for the same compilation (shield: one
+        # op's cancellation must not cancel it for the others).
+        await asyncio.shield(_compile_task())
+    return bool(_compiled)
+
+
+_compiling: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Task]] = {}
+
+
+def _compile_task() -> asyncio.Task:
+    loop = asyncio.get_running_loop()
+    entry = _compiling.get(id(loop))
+    if entry is None or entry[0] is not loop:
+        _compiling.clear()  # an earlier loop's (tests)
+        entry = _compiling[id(loop)] = (loop, loop.create_task(_compile_once()))
+    return entry[1]
+
+
+async def _compile_once() -> None:
     """Compile the hot path's statements once per process, on a database thread:
     compiling may ask the server for its version, which Django does not allow on an
     event loop."""
     global _compiled
-    if _compiled is None:
-        try:
-            await on_db_thread(hotpath.compile_all)()
-            _compiled = True
-        except CompileError as exc:
-            hotpath.warn_compile_error(exc)
-            _compiled = False
-    return _compiled
+    if _compiled is not None:
+        return
+    try:
+        await on_db_thread(hotpath.compile_all)()
+        _compiled = True
+    except CompileError as exc:
+        hotpath.warn_compile_error(exc)
+        _compiled = False
+    except Exception as exc:  # the database is away, say: try again on the next op
+        logger.warning("live fast lane cannot compile yet: %s", type(exc).__name__)
+        _compiling.clear()
 
 
 def _psycopg() -> Any:
