@@ -73,6 +73,24 @@ async def apply_op(
     take the ordinary path (handlers.apply_op), which answers it."""
     if not enabled() or not await _compile():
         return None
+    steps = hotpath.text_op_steps(
+        plan_id=plan_id,
+        user=user,
+        op=op,
+        op_id=op_id,
+        base_revision=base_rev,
+        meeting_id=meeting_id,
+        via="live",
+    )
+    try:
+        # Before taking a connection: an op that is not a plain text op is decided
+        # without the database and must not queue for the lane's connections.
+        first = next(steps)
+    except StopIteration:
+        return None
+    except CompileError as exc:
+        hotpath.warn_compile_error(exc)
+        return None
     pool = _pool()
     try:
         conn = await pool.acquire()
@@ -81,21 +99,7 @@ async def apply_op(
         logger.warning("live fast lane cannot connect: %s", type(exc).__name__)
         return None
     try:
-        result = await _run(
-            conn,
-            hotpath.text_op_steps(
-                plan_id=plan_id,
-                user=user,
-                op=op,
-                op_id=op_id,
-                base_revision=base_rev,
-                meeting_id=meeting_id,
-                via="live",
-            ),
-        )
-    except CompileError as exc:
-        hotpath.warn_compile_error(exc)
-        return None
+        result = await _run(conn, steps, first)
     except _psycopg().Error as exc:
         logger.warning("live fast lane failed on plan %s: %s", plan_id, type(exc).__name__)
         return None
@@ -106,14 +110,11 @@ async def apply_op(
     return result.revision, committed_event(result.change)
 
 
-async def _run(conn: Any, steps: hotpath.Steps) -> Any:
-    """Run the steps' batches in one transaction, each batch in one round trip; BEGIN
-    goes with the first batch and COMMIT with the one that writes, so a plain op takes
-    two round trips in all. Rolls back (and returns None) if the steps end in None."""
-    try:
-        batch = next(steps)
-    except StopIteration as done:
-        return done.value  # decided without the database: no transaction at all
+async def _run(conn: Any, steps: hotpath.Steps, batch: hotpath.Batch) -> Any:
+    """Run the steps' batches, starting with `batch` (their first), in one transaction,
+    each batch in one round trip; BEGIN goes with the first batch and COMMIT with the
+    one that writes, so a plain op takes two round trips in all. Rolls back (and
+    returns None) if the steps end in None."""
     begin = True
     try:
         while True:

@@ -164,8 +164,8 @@ async def test_a_commit_whose_answer_is_lost_is_answered_as_the_op_it_was(
 
     real_run = fastlane._run
 
-    async def commit_then_fail(conn, steps):
-        await real_run(conn, steps)
+    async def commit_then_fail(conn, steps, batch):
+        await real_run(conn, steps, batch)
         raise psycopg.OperationalError("the server closed the connection unexpectedly")
 
     monkeypatch.setattr(fastlane, "_run", commit_then_fail)
