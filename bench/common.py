@@ -166,8 +166,17 @@ class Servers:
     """N ASGI worker processes serving `app` on one port (uvicorn --workers N) or on N
     ports (N daphne processes; the load client spreads its connections over them)."""
 
-    def __init__(self, kind: str, app: str, workers: int, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        kind: str,
+        app: str,
+        workers: int,
+        env: dict[str, str],
+        log: Path,
+        ws: str = "auto",
+    ) -> None:
         self.kind = kind
+        self.ws = ws
         self.app = app
         self.workers = workers
         self.env = env
@@ -190,6 +199,8 @@ class Servers:
                 str(port),
                 "--workers",
                 str(self.workers),
+                "--ws",
+                self.ws,
                 "--ws-max-size",
                 "1048576",
                 "--no-access-log",
@@ -600,19 +611,44 @@ DB_THREAD_RULES = [
     ("join / snapshot", "stack", ("join (ipplan/live", "snapshot (ipplan/live")),
     ("other", "stack", ("",)),
 ]
+# The consumer runs inside uvicorn's run_asgi, so "uvicorn/protocols" is in every
+# consumer stack: the WebSocket protocol's rule looks at the innermost frame of a known
+# package only ("inner"), or it would count all the consumer's work as framing (which
+# the summaries up to session 9 did).
 LOOP_THREAD_RULES = [
     ("idle (event loop waiting, or inside uvloop's C code)", "leafonly", ("Runner.run",)),
+    # psycopg runs on the loop only for the fast lane (some sampled stacks lack the
+    # lane's own frame: py-spy --nonblocking reads a running stack).
+    (
+        "fast lane (ipplan/live/fastlane.py, with psycopg)",
+        "stack",
+        ("ipplan/live/fastlane", "psycopg/"),
+    ),
     ("frame validation (jsonschema)", "stack", ("jsonschema/",)),
-    ("channels_redis (pub/sub layer)", "stack", ("channels_redis/",)),
+    ("channel layer (channels_redis, redis-py)", "stack", ("channels_redis/", "redis/")),
     ("JSON encode/decode", "stack", ("json/",)),
     (
         "WebSocket protocol (uvicorn/websockets/daphne)",
-        "stack",
+        "inner",
         ("websockets/", "daphne/", "autobahn/", "twisted/", "uvicorn/protocols"),
     ),
-    ("consumer and Channels dispatch", "stack", ("ipplan/live", "channels/")),
+    ("consumer and Channels dispatch", "stack", ("ipplan/", "channels/")),
     ("other", "stack", ("",)),
 ]
+# Packages whose frames decide "inner": the innermost frame from one of these.
+_KNOWN_PACKAGES = (
+    "websockets/",
+    "daphne/",
+    "autobahn/",
+    "twisted/",
+    "uvicorn/",
+    "ipplan/",
+    "channels/",
+    "channels_redis/",
+    "psycopg/",
+    "django/",
+    "redis/",
+)
 
 
 def _classify(stack: list[str], rules: list[tuple]) -> str:
@@ -625,6 +661,10 @@ def _classify(stack: list[str], rules: list[tuple]) -> str:
             return label
         if how == "stack" and any(n in text for n in needles):
             return label
+        if how == "inner":
+            inner = next((f for f in reversed(stack) if any(p in f for p in _KNOWN_PACKAGES)), "")
+            if any(n in inner for n in needles):
+                return label
         if how == "idlequeue" and any(n in f for f in stack[-3:] for n in needles):
             return label
         if "+leaf" in how:

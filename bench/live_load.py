@@ -1014,7 +1014,9 @@ def run_target(
         database if target == "ipplan" else None, redis_url=args.redis_url, **extra
     )
     app = "ipplan.asgi:application" if target == "ipplan" else "bench.floor_relay:application"
-    servers = common.Servers(args.server, app, args.workers, env, log_dir / f"{target}.log")
+    servers = common.Servers(
+        args.server, app, args.workers, env, log_dir / f"{target}.log", ws=args.ws
+    )
     print(f"\n== {target}: {args.server} x {args.workers} workers, load {common.loadavg()}")
     connections.close_all()  # never fork with an open database connection
     with servers:
@@ -1071,6 +1073,7 @@ def run_target(
                 threads0 = [common.thread_cpu_seconds(pid) for pid in pids]
                 services0 = common.service_cpu_seconds()
                 started = time.monotonic()
+                wall0 = time.time()
                 load_cpu0 = sum(common.cpu_seconds(p.pid) for p in procs)
                 machine0 = common.machine_cpu()
                 load0 = common.loadavg()
@@ -1086,6 +1089,8 @@ def run_target(
                     args.duration + 120,
                 )
                 step = _merge_step(answers, rate, args.duration)
+                # Unix times, to place what the workers logged (e.g. BENCH_GC_LOG).
+                step["window"] = [round(wall0, 3), round(time.time(), 3)]
                 if profilers:
                     step["profiles"] = _finish_profilers(profilers)
                 step["worker_cpu_percent"] = [
@@ -1134,6 +1139,7 @@ def run_target(
         return {
             "target": target,
             "server": args.server,
+            "ws": args.ws,
             "workers": args.workers,
             "connections": connected,
             "connect_failures": failed,
@@ -1352,6 +1358,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mode", choices=["latency", "throughput"], default="latency")
     p.add_argument("--rates", type=float, nargs="*", help="throughput mode: the rate steps")
     p.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
+    p.add_argument(
+        "--ws",
+        choices=["auto", "websockets", "websockets-sansio", "wsproto"],
+        default="auto",
+        help="uvicorn's WebSocket implementation (auto is websockets-sansio in uvicorn 0.55)",
+    )
     p.add_argument("--json", dest="json_path", help="write the results here")
     p.add_argument(
         "--flush-ms",
@@ -1502,6 +1514,7 @@ def _main(args: argparse.Namespace) -> dict[str, Any]:
         "scenario": {
             "mode": args.mode,
             "server": args.server,
+            "ws": args.ws,
             "workers": args.workers,
             "meetings": args.meetings,
             "participants": args.participants,

@@ -64,3 +64,31 @@ def test_a_real_http_server_running_the_asgi_app_serves_the_login_page():
         server.should_exit = True
         thread.join(timeout=10)
     assert 'name="username"' in body and 'name="password"' in body
+
+
+def _frozen_after_loading_the_app(**env: str) -> int:
+    """How many objects a fresh process has frozen once it has loaded the ASGI app."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", "import gc, ipplan.asgi; print(gc.get_freeze_count())"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ipplan.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip())
+
+
+def test_a_worker_freezes_what_it_loaded_so_full_collections_skip_it():
+    # Django, the apps and their modules: tens of thousands of objects.
+    assert _frozen_after_loading_the_app() > 10_000
+
+
+def test_the_freeze_can_be_turned_off():
+    assert _frozen_after_loading_the_app(IPPLAN_GC_FREEZE="0") == 0
