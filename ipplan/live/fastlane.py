@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 from typing import Any
@@ -141,22 +142,122 @@ async def _run(conn: Any, steps: hotpath.Steps, batch: hotpath.Batch) -> Any:
 async def _round_trip(
     conn: Any, batch: list[tuple[str, list[Any]]], *, begin: bool, commit: bool
 ) -> list[list[tuple]]:
-    cursors = []
+    """Send a batch of statements (with BEGIN and COMMIT if asked) in one write, and
+    read their answers: one round trip, the statements prepared once per connection.
+
+    Why not psycopg's `pipeline()`: it writes each statement to the socket as it is
+    queued, so an op cost six or more writes. Each write over loopback wakes the
+    PostgreSQL backend, which on a busy machine may take the CPU from the event loop
+    there and then; with every socket of the process waiting. Under the benchmark the
+    lane was 40 % of the loop's time (docs/performance.md, session 10).
+
+    Uses libpq's pipeline mode directly (psycopg.pq) and psycopg's own query
+    conversion and loaders, so values and rows are exactly as `cursor.execute` gives.
+    Raises a psycopg error for any failed statement, and closes the connection then,
+    as it does when left mid-batch (cancellation, a lost server); the pool never hands
+    out a closed connection."""
+    psycopg = _psycopg()
+    from psycopg._queries import PostgresQuery  # psycopg's own %s -> $n conversion
+
+    pq = psycopg.pq
+    pgconn = conn.pgconn
+    transformer = psycopg.adapt.Transformer(conn)
+    names = _statement_names(conn)
+    new_names: dict[str, bytes] = {}
+    wanted: list[bool] = []  # per statement sent: are its rows returned?
+    done = False
+    pgconn.enter_pipeline_mode()
     try:
-        async with conn.pipeline():
-            if begin:
-                await conn.execute("BEGIN")
-            for sql, params in batch:
-                cursor = conn.cursor()
-                cursors.append(cursor)
-                # Prepared on the server once per connection, as the thread path's are.
-                await cursor.execute(sql, params, prepare=True)
-            if commit:
-                await conn.execute("COMMIT")
-        return [await cursor.fetchall() for cursor in cursors]
+        if begin:
+            pgconn.send_query_params(b"BEGIN", None)
+            wanted.append(False)
+        for sql, params in batch:
+            query = PostgresQuery(transformer)
+            query.convert(sql, params)
+            name = names.get(sql) or new_names.get(sql)
+            if name is None:
+                # A fresh name every time: a statement prepared in a batch that then
+                # failed still exists on the server, and its name must not be reused.
+                name = new_names[sql] = f"ipplan_lane_{next(_statement_counter)}".encode()
+                pgconn.send_prepare(name, query.query, param_types=query.types)
+                wanted.append(False)
+            pgconn.send_query_prepared(name, query.params, param_formats=query.formats)
+            wanted.append(True)
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+            wanted.append(False)
+        pgconn.pipeline_sync()
+        while pgconn.flush():  # 1: more to send (the socket's buffer was full)
+            await _io_ready(pgconn.socket, write=True)
+        results = await _results_until_sync(pgconn, pq)
+        pgconn.exit_pipeline_mode()
+        done = True
     finally:
-        for cursor in cursors:
-            await cursor.close()
+        if not done:
+            _finish(conn)
+    failed = next((r for r in results if r.status == pq.ExecStatus.FATAL_ERROR), None)
+    if failed is not None or len(results) != len(wanted):
+        # Rare (a lock timeout, a lost prepared statement, a server restarting): close
+        # the connection rather than reason about what it has prepared.
+        encoding = conn.info.encoding
+        _finish(conn)
+        if failed is not None:
+            raise psycopg.errors.error_from_result(failed, encoding=encoding)
+        raise psycopg.InternalError("fast lane: answers and statements do not match")
+    names.update(new_names)
+    rows = []
+    for want, result in zip(wanted, results, strict=True):
+        if want:
+            transformer.set_pgresult(result)
+            rows.append(transformer.load_rows(0, result.ntuples, tuple))
+    return rows
+
+
+async def _results_until_sync(pgconn: Any, pq: Any) -> list[Any]:
+    """Every statement's result (one each, in order) up to the pipeline's sync."""
+    results = []
+    while True:
+        if pgconn.is_busy():
+            await _io_ready(pgconn.socket, write=False)
+            pgconn.consume_input()
+            continue
+        result = pgconn.get_result()
+        if result is None:  # the end of one statement's results
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            return results
+        results.append(result)
+
+
+async def _io_ready(fileno: int, *, write: bool) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    if write:
+        loop.add_writer(fileno, wake)
+    else:
+        loop.add_reader(fileno, wake)
+    try:
+        await ready
+    finally:
+        if write:
+            loop.remove_writer(fileno)
+        else:
+            loop.remove_reader(fileno)
+
+
+# Prepared statement names per connection (by id: a connection leaves the pool, and
+# this dict, when it is closed).
+_statement_names_by_conn: dict[int, dict[str, bytes]] = {}
+_statement_counter = itertools.count(1)
+
+
+def _statement_names(conn: Any) -> dict[str, bytes]:
+    return _statement_names_by_conn.setdefault(id(conn), {})
 
 
 def warm() -> None:
@@ -267,10 +368,12 @@ class _Pool:
 
     def _discard(self, conn: Any) -> None:
         self.every.discard(conn)
+        _statement_names_by_conn.pop(id(conn), None)
         _finish(conn)
 
     def close(self) -> None:
         for conn in list(self.every):
+            _statement_names_by_conn.pop(id(conn), None)
             _finish(conn)
         self.every.clear()
         self.idle.clear()

@@ -155,6 +155,35 @@ async def test_a_lost_connection_falls_back_and_the_next_op_takes_a_new_one(
     assert len(after) == 1 and after[0][0] != before[0][0]
 
 
+async def test_a_statement_the_server_refuses_closes_the_lane_connection_and_the_op_lands(
+    sockets, plan, coordinator
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    before = await db(_lane_sessions)
+    assert len(before) == 1
+    # The lane's prepared statements vanish from under it (as after a connection
+    # pooler's DISCARD ALL): the server refuses the next batch.
+    for names in fastlane._statement_names_by_conn.values():
+        for sql in names:
+            names[sql] = b"ipplan_lane_gone"
+
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", [15, "?"], kari.last_rev(), the_id))
+    ack = await kari.expect("ack")
+    assert ack["op_id"] == the_id
+    assert len(await db(_changes, plan, the_id)) == 1
+    await kari.send(text_op(goal.pk, "goal", "text", [16, "."], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    assert (await db(_goal, plan)).text == "Egen leilighet!?."
+    # The refused connection was closed, not reused; a new one took the third op.
+    after = await db(_lane_sessions)
+    assert len(after) == 1 and after[0][0] != before[0][0]
+    assert after[0][1] == "idle"
+
+
 async def test_a_commit_whose_answer_is_lost_is_answered_as_the_op_it_was(
     sockets, plan, coordinator, specialist, monkeypatch
 ):
