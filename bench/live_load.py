@@ -1018,7 +1018,8 @@ def run_target(
         args.server, app, args.workers, env, log_dir / f"{target}.log", ws=args.ws
     )
     print(f"\n== {target}: {args.server} x {args.workers} workers, load {common.loadavg()}")
-    connections.close_all()  # never fork with an open database connection
+    if args.ipplan:  # (Django is set up only then: --no-ipplan runs the floor alone)
+        connections.close_all()  # never fork with an open database connection
     with servers:
         pids = servers.worker_pids()
         sampler = RssSampler(pids)
