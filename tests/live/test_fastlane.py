@@ -132,44 +132,33 @@ async def test_an_op_sent_again_is_applied_once(sockets, plan, coordinator):
     assert (await db(_goal, plan)).text == "Egen leilighet!"
 
 
-async def test_a_lost_connection_falls_back_and_the_next_op_takes_a_new_one(
-    sockets, plan, coordinator
-):
-    kari = await sockets.open(coordinator, plan.pk)
-    goal = await db(_goal, plan)
-    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), op_id()))
-    await kari.expect("ack")
-    before = await db(_lane_sessions)
-    assert len(before) == 1
-    await db(_terminate, [pid for pid, _state in before])  # a server restart, say
-
-    the_id = op_id()
-    await kari.send(text_op(goal.pk, "goal", "text", [15, "?"], kari.last_rev(), the_id))
-    ack = await kari.expect("ack")
-    assert ack["op_id"] == the_id
-    assert len(await db(_changes, plan, the_id)) == 1
-    await kari.send(text_op(goal.pk, "goal", "text", [16, "."], kari.last_rev(), op_id()))
-    await kari.expect("ack")
-    assert (await db(_goal, plan)).text == "Egen leilighet!?."
-    after = await db(_lane_sessions)
-    assert len(after) == 1 and after[0][0] != before[0][0]
+async def _the_server_restarts(lane_sessions: list[tuple[int, str]]) -> None:
+    await db(_terminate, [pid for pid, _state in lane_sessions])
 
 
-async def test_a_statement_the_server_refuses_closes_the_lane_connection_and_the_op_lands(
-    sockets, plan, coordinator
-):
-    kari = await sockets.open(coordinator, plan.pk)
-    goal = await db(_goal, plan)
-    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), op_id()))
-    await kari.expect("ack")
-    before = await db(_lane_sessions)
-    assert len(before) == 1
-    # The lane's prepared statements vanish from under it (as after a connection
-    # pooler's DISCARD ALL): the server refuses the next batch.
+async def _its_prepared_statements_vanish(lane_sessions: list[tuple[int, str]]) -> None:
+    # As after a connection pooler's DISCARD ALL: the server refuses the next batch.
     for names in fastlane._statement_names_by_conn.values():
         for sql in names:
             names[sql] = b"ipplan_lane_gone"
 
+
+@pytest.mark.parametrize(
+    "fault",
+    [_the_server_restarts, _its_prepared_statements_vanish],
+    ids=["the server restarts", "its prepared statements vanish"],
+)
+async def test_a_failing_lane_connection_falls_back_and_the_next_op_takes_a_new_one(
+    sockets, plan, coordinator, fault
+):
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    before = await db(_lane_sessions)
+    assert len(before) == 1
+    await fault(before)
+
     the_id = op_id()
     await kari.send(text_op(goal.pk, "goal", "text", [15, "?"], kari.last_rev(), the_id))
     ack = await kari.expect("ack")
@@ -178,7 +167,7 @@ async def test_a_statement_the_server_refuses_closes_the_lane_connection_and_the
     await kari.send(text_op(goal.pk, "goal", "text", [16, "."], kari.last_rev(), op_id()))
     await kari.expect("ack")
     assert (await db(_goal, plan)).text == "Egen leilighet!?."
-    # The refused connection was closed, not reused; a new one took the third op.
+    # The failed connection was closed, not reused: a new one took the third op.
     after = await db(_lane_sessions)
     assert len(after) == 1 and after[0][0] != before[0][0]
     assert after[0][1] == "idle"
