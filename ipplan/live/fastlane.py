@@ -188,7 +188,10 @@ async def _round_trip(
             wanted.append(False)
         pgconn.pipeline_sync()
         while pgconn.flush():  # 1: more to send (the socket's buffer was full)
+            # Read what the server sends meanwhile, or both sides could wait on full
+            # buffers (libpq's advice for pipeline mode).
             await _io_ready(pgconn.socket, write=True)
+            pgconn.consume_input()
         results = await _results_until_sync(pgconn, pq)
         pgconn.exit_pipeline_mode()
         done = True
@@ -230,6 +233,7 @@ async def _results_until_sync(pgconn: Any, pq: Any) -> list[Any]:
 
 
 async def _io_ready(fileno: int, *, write: bool) -> None:
+    """Until the socket can be read (write=False), or read or written (write=True)."""
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
 
@@ -237,17 +241,15 @@ async def _io_ready(fileno: int, *, write: bool) -> None:
         if not ready.done():
             ready.set_result(None)
 
+    loop.add_reader(fileno, wake)
     if write:
         loop.add_writer(fileno, wake)
-    else:
-        loop.add_reader(fileno, wake)
     try:
         await ready
     finally:
+        loop.remove_reader(fileno)
         if write:
             loop.remove_writer(fileno)
-        else:
-            loop.remove_reader(fileno)
 
 
 # Prepared statement names per connection (by id: a connection leaves the pool, and
