@@ -31,7 +31,7 @@ application = ProtocolTypeRouter(
 if settings.IPPLAN_GC_FREEZE:
     # Everything imported so far (Django, the apps, their modules and caches) lives as
     # long as the process. Left in the collector's care, each full collection walks all
-    # of it while the event loop, and so every socket of the process, waits: 110-170 ms
-    # a time measured under the live benchmark. Frozen, it is never walked again.
+    # of it while the event loop, and so every socket of the process, waits: 100-170 ms
+    # a time under the live benchmark. Frozen, it is never walked again.
     gc.collect()
     gc.freeze()

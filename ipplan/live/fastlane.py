@@ -148,7 +148,7 @@ async def _round_trip(
     Why not psycopg's `pipeline()`: it writes each statement to the socket as it is
     queued, so an op cost six or more writes. Each write over loopback wakes the
     PostgreSQL backend, which on a busy machine may take the CPU from the event loop
-    there and then; with every socket of the process waiting. Under the benchmark the
+    there and then, with every socket of the process waiting. Under the benchmark the
     lane was 40 % of the loop's time (docs/performance.md, session 10).
 
     Uses libpq's pipeline mode directly (psycopg.pq) and psycopg's own query
