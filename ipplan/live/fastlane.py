@@ -157,7 +157,7 @@ async def _round_trip(
     as it does when left mid-batch (cancellation, a lost server); the pool never hands
     out a closed connection."""
     psycopg = _psycopg()
-    from psycopg._queries import PostgresQuery  # psycopg's own %s -> $n conversion
+    from psycopg._queries import PostgresQuery  # checked by _compile_once
 
     pq = psycopg.pq
     pgconn = conn.pgconn
@@ -296,6 +296,14 @@ async def _compile_once() -> None:
     event loop."""
     global _compiled
     if _compiled is not None:
+        return
+    try:
+        # psycopg's own %s -> $n conversion, which _round_trip uses: a private module,
+        # so a psycopg release that moves it turns the lane off rather than failing ops.
+        from psycopg._queries import PostgresQuery  # noqa: F401
+    except ImportError:
+        logger.warning("live fast lane off: this psycopg has no psycopg._queries")
+        _compiled = False
         return
     try:
         await on_db_thread(hotpath.compile_all)()

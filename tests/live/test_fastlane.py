@@ -2,6 +2,7 @@
 It must answer exactly as the ordinary path would: attributed, refused with nothing
 written, applied once whatever happens to its connection."""
 
+import sys
 import uuid
 
 import pytest
@@ -215,3 +216,20 @@ async def test_with_the_lane_off_the_ordinary_path_applies_the_op(
     await kari.expect("ack")
     assert len(await db(_changes, plan, the_id)) == 1
     assert await db(_lane_sessions) == []
+
+
+async def test_a_psycopg_without_the_query_module_turns_the_lane_off_and_ops_still_land(
+    sockets, plan, coordinator, monkeypatch
+):
+    # The lane uses psycopg's private query conversion; a release that moves it must
+    # cost speed, not edits.
+    monkeypatch.setitem(sys.modules, "psycopg._queries", None)  # import fails
+    monkeypatch.setattr(fastlane, "_compiled", None)
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    the_id = op_id()
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), the_id))
+    await kari.expect("ack")
+    assert len(await db(_changes, plan, the_id)) == 1
+    assert await db(_lane_sessions) == []
+    assert fastlane._compiled is False
