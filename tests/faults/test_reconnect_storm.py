@@ -109,10 +109,12 @@ async def test_hundreds_of_sockets_reconnect_spread_out_and_converge(fault_stack
     assert figures["peak_attempts_per_100ms"] <= SOCKETS * 55 // 100
     assert first_attempts[-1] - first_attempts[0] >= 0.15
     # Once the servers are back the reconnects arrive spread out, not as one wave (which
-    # would be all 240 in one or two bins). A reconnect counts when its snapshot arrives,
-    # so server queueing bunches them too: 15 runs on a quiet machine peaked at 22-58
-    # (a quarter, 60, was passed once in CI-like runs); 40 % still tells a wave apart.
-    assert figures["peak_reconnects_per_100ms"] <= SOCKETS * 40 // 100
+    # would be all 240 in one or two bins, so at least half in one). A reconnect counts
+    # when its snapshot arrives, so server queueing bunches them too: 15 runs on a quiet
+    # machine peaked at 22-58; on a slower one (2026-12-04) 17 runs peaked at 20-91,
+    # the code of the day and the day before alike, and a CI run with the other test
+    # process busy at 110 (46 %). Under half in the busiest 100 ms is still no wave.
+    assert figures["peak_reconnects_per_100ms"] < SOCKETS // 2
     # Exponential backoff: a few attempts per client over a ~6 s outage, not dozens.
     assert figures["attempts_per_client_max"] <= 8
     assert figures["attempts_per_client_mean"] <= 6
