@@ -205,26 +205,26 @@ async def test_a_commit_whose_answer_is_lost_is_answered_as_the_op_it_was(
     assert [m for m in await kari.quiet(0.5) if m["type"] in {"ack", "op"}] == []
 
 
-async def test_with_the_lane_off_the_ordinary_path_applies_the_op(
-    sockets, plan, coordinator, settings
-):
+def _switched_off(settings, monkeypatch) -> None:
     settings.IPPLAN_LIVE_FAST_LANE = False
-    kari = await sockets.open(coordinator, plan.pk)
-    goal = await db(_goal, plan)
-    the_id = op_id()
-    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), the_id))
-    await kari.expect("ack")
-    assert len(await db(_changes, plan, the_id)) == 1
-    assert await db(_lane_sessions) == []
 
 
-async def test_a_psycopg_without_the_query_module_turns_the_lane_off_and_ops_still_land(
-    sockets, plan, coordinator, monkeypatch
-):
-    # The lane uses psycopg's private query conversion; a release that moves it must
+def _psycopg_lacks_its_query_module(settings, monkeypatch) -> None:
+    # The lane uses psycopg's private query conversion: a release that moves it must
     # cost speed, not edits.
     monkeypatch.setitem(sys.modules, "psycopg._queries", None)  # import fails
     monkeypatch.setattr(fastlane, "_compiled", None)
+
+
+@pytest.mark.parametrize(
+    "lane_off",
+    [_switched_off, _psycopg_lacks_its_query_module],
+    ids=["switched off", "psycopg lacks its query module"],
+)
+async def test_with_the_lane_off_the_ordinary_path_applies_the_op(
+    sockets, plan, coordinator, settings, monkeypatch, lane_off
+):
+    lane_off(settings, monkeypatch)
     kari = await sockets.open(coordinator, plan.pk)
     goal = await db(_goal, plan)
     the_id = op_id()
@@ -232,4 +232,3 @@ async def test_a_psycopg_without_the_query_module_turns_the_lane_off_and_ops_sti
     await kari.expect("ack")
     assert len(await db(_changes, plan, the_id)) == 1
     assert await db(_lane_sessions) == []
-    assert fastlane._compiled is False
