@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import threading
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -162,8 +162,7 @@ async def _round_trip(
     pq = psycopg.pq
     pgconn = conn.pgconn
     transformer = psycopg.adapt.Transformer(conn)
-    names = _statement_names(conn)
-    new_names: dict[str, bytes] = {}
+    names = _statement_names.setdefault(conn, {})
     wanted: list[bool] = []  # per statement sent: are its rows returned?
     done = False
     pgconn.enter_pipeline_mode()
@@ -174,11 +173,11 @@ async def _round_trip(
         for sql, params in batch:
             query = PostgresQuery(transformer)
             query.convert(sql, params)
-            name = names.get(sql) or new_names.get(sql)
+            name = names.get(sql)
             if name is None:
-                # A fresh name every time: a statement prepared in a batch that then
-                # failed still exists on the server, and its name must not be reused.
-                name = new_names[sql] = f"ipplan_lane_{next(_statement_counter)}".encode()
+                # Recorded at once: a batch that fails closes the connection, and the
+                # names with it, so a name never outlives what the server prepared.
+                name = names[sql] = f"ipplan_lane_{len(names)}".encode()
                 pgconn.send_prepare(name, query.query, param_types=query.types)
                 wanted.append(False)
             pgconn.send_query_prepared(name, query.params, param_formats=query.formats)
@@ -207,7 +206,6 @@ async def _round_trip(
         if failed is not None:
             raise psycopg.errors.error_from_result(failed, encoding=encoding)
         raise psycopg.InternalError("fast lane: answers and statements do not match")
-    names.update(new_names)
     rows = []
     for want, result in zip(wanted, results, strict=True):
         if want:
@@ -252,14 +250,8 @@ async def _io_ready(fileno: int, *, write: bool) -> None:
             loop.remove_writer(fileno)
 
 
-# Prepared statement names per connection (by id: a connection leaves the pool, and
-# this dict, when it is closed).
-_statement_names_by_conn: dict[int, dict[str, bytes]] = {}
-_statement_counter = itertools.count(1)
-
-
-def _statement_names(conn: Any) -> dict[str, bytes]:
-    return _statement_names_by_conn.setdefault(id(conn), {})
+# The statements each connection has prepared (SQL -> name); gone with the connection.
+_statement_names: weakref.WeakKeyDictionary[Any, dict[str, bytes]] = weakref.WeakKeyDictionary()
 
 
 def warm() -> None:
@@ -378,12 +370,10 @@ class _Pool:
 
     def _discard(self, conn: Any) -> None:
         self.every.discard(conn)
-        _statement_names_by_conn.pop(id(conn), None)
         _finish(conn)
 
     def close(self) -> None:
         for conn in list(self.every):
-            _statement_names_by_conn.pop(id(conn), None)
             _finish(conn)
         self.every.clear()
         self.idle.clear()

@@ -139,7 +139,7 @@ async def _the_server_restarts(lane_sessions: list[tuple[int, str]]) -> None:
 
 async def _its_prepared_statements_vanish(lane_sessions: list[tuple[int, str]]) -> None:
     # As after a connection pooler's DISCARD ALL: the server refuses the next batch.
-    for names in fastlane._statement_names_by_conn.values():
+    for names in fastlane._statement_names.values():
         for sql in names:
             names[sql] = b"ipplan_lane_gone"
 
