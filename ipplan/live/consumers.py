@@ -50,6 +50,7 @@ __all__ = ["EVENTS", "PlanConsumer", "close_db_threads", "on_db_thread"]
 logger = logging.getLogger(__name__)
 
 SYNC_LIMIT = 2000  # further behind than this, a client gets a snapshot instead of ops
+LANE_READ_LIMIT = 50  # a notification's read of more revisions than this: on a thread
 PRESENCE_REFRESH = 20.0  # seconds between presence keep-alives
 PRESENCE_TTL = 60.0  # a presence entry not refreshed for this long is dropped
 WATCH_STEP = 5.0  # seconds between the socket's own timer ticks (see _watch)
@@ -107,14 +108,36 @@ class EventCache:
                 rev += 1
             if upto is not None and rev > upto:
                 return events
-            fresh = await on_db_thread(change_events)(
-                plan_id, rev - 1, SYNC_LIMIT - len(events) + 1
-            )
-            for event in fresh:
-                self._events[(plan_id, event["rev"])] = event
-            while len(self._events) > self.size:
-                self._events.popitem(last=False)
+            fresh = None
+            if (
+                upto is not None
+                and upto - rev < LANE_READ_LIMIT
+                and len(events) + LANE_READ_LIMIT < SYNC_LIMIT
+            ):
+                # A notification's read, mostly one revision: on the event loop's own
+                # connection, no database thread (fastlane.read_events says why).
+                fresh = await fastlane.read_events(
+                    plan_id=plan_id, after=rev - 1, limit=LANE_READ_LIMIT
+                )
+                if fresh is not None and len(fresh) == LANE_READ_LIMIT:
+                    # More may follow: the rest on a database thread, as a long read
+                    # decoded on the loop would hold up every socket of the process.
+                    self._keep(plan_id, fresh)
+                    events += fresh
+                    rev = fresh[-1]["rev"] + 1
+                    fresh = None
+            if fresh is None:
+                fresh = await on_db_thread(change_events)(
+                    plan_id, rev - 1, SYNC_LIMIT - len(events) + 1
+                )
+            self._keep(plan_id, fresh)
             return events + fresh
+
+    def _keep(self, plan_id: int, fresh: list[dict]) -> None:
+        for event in fresh:
+            self._events[(plan_id, event["rev"])] = event
+        while len(self._events) > self.size:
+            self._events.popitem(last=False)
 
     def put(self, plan_id: int, event: dict) -> None:
         """An event this process committed itself (so need not read back)."""

@@ -19,6 +19,11 @@ What does not change:
   also falls back: if the commit went through, the ordinary path finds the op id and
   answers the op as a duplicate, so it is applied exactly once either way.
 
+The lane also reads the log for the fan-out (`read_events`): a revision another
+process committed, which this process must read back once for its sockets. Only the
+plain case (a few revisions, no member's entry) is read there; anything else, and any
+failure, is read on a database thread as before.
+
 Each event loop (a worker has one; tests make many) has its own few connections
 (IPPLAN_LIVE_FAST_LANE_CONNECTIONS), opened on first use with the settings of Django's
 default database. `close_all` closes every one (tests, shutdown).
@@ -31,7 +36,8 @@ import contextlib
 import logging
 import threading
 import weakref
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connections
@@ -40,11 +46,13 @@ from ipplan.core.precompiled import CompileError
 from ipplan.plans import hotpath
 
 from .dbthreads import on_db_thread
-from .snapshot import committed_event
+from .snapshot import changes_statement, committed_event, compile_changes, events_from_rows
 
 logger = logging.getLogger(__name__)
 
 APPLICATION_NAME = "ipplan-live-fast-lane"
+
+T = TypeVar("T")
 
 _pools: dict[int, tuple[asyncio.AbstractEventLoop, _Pool]] = {}
 _pools_lock = threading.Lock()
@@ -92,6 +100,43 @@ async def apply_op(
     except CompileError as exc:
         hotpath.warn_compile_error(exc)
         return None
+    result = await _on_connection(plan_id, lambda conn: _run(conn, steps, first))
+    if result is None:
+        return None
+    return result.revision, committed_event(result.change)
+
+
+async def read_events(*, plan_id: int, after: int, limit: int) -> list[dict[str, Any]] | None:
+    """The committed changes with revision > after (at most `limit`) as events, exactly
+    as snapshot.change_events gives them, read in one round trip on the lane. None if
+    the lane is off or failed, or if a change needs a further read (a member who
+    joined): the caller reads on a database thread then.
+
+    Why: every process that did not commit a revision reads it back (once per process:
+    the event cache shares it among its sockets). On a database thread that read and
+    its two hand-offs cost 0.7-0.8 ms of thread CPU per op at 25 x 8, and the thread
+    waits for the GIL the event loop holds (docs/performance.md, session 11).
+
+    One SELECT outside any transaction block sees one snapshot, so it reads a gap-free
+    prefix as change_events does (writers commit revisions in order under the plan
+    lock)."""
+    if not enabled() or not await _compile():
+        return None
+    try:
+        statement = changes_statement(plan_id, after, limit)
+    except CompileError:  # cached by Precompiled: once per process, then every call
+        return None
+    rows = await _on_connection(
+        plan_id, lambda conn: _round_trip(conn, [statement], begin=False, commit=False)
+    )
+    if rows is None:
+        return None
+    return events_from_rows(rows[0])
+
+
+async def _on_connection(plan_id: int, work: Callable[[Any], Awaitable[T]]) -> T | None:
+    """`work` on one of the loop's lane connections; None if there is none to be had or
+    the work fails with a database error (logged without plan data)."""
     pool = _pool()
     try:
         conn = await pool.acquire()
@@ -100,15 +145,12 @@ async def apply_op(
         logger.warning("live fast lane cannot connect: %s", type(exc).__name__)
         return None
     try:
-        result = await _run(conn, steps, first)
+        return await work(conn)
     except _psycopg().Error as exc:
         logger.warning("live fast lane failed on plan %s: %s", plan_id, type(exc).__name__)
         return None
     finally:
         pool.release(conn)
-    if result is None:
-        return None
-    return result.revision, committed_event(result.change)
 
 
 async def _run(conn: Any, steps: hotpath.Steps, batch: hotpath.Batch) -> Any:
@@ -298,7 +340,7 @@ async def _compile_once() -> None:
         _compiled = False
         return
     try:
-        await on_db_thread(hotpath.compile_all)()
+        await on_db_thread(_compile_statements)()
         _compiled = True
     except CompileError as exc:
         hotpath.warn_compile_error(exc)
@@ -306,6 +348,11 @@ async def _compile_once() -> None:
     except Exception as exc:  # the database is away, say: try again on the next op
         logger.warning("live fast lane cannot compile yet: %s", type(exc).__name__)
         _compiling.clear()
+
+
+def _compile_statements() -> None:
+    hotpath.compile_all()
+    compile_changes()  # may fail alone: then read_events leaves the reads to the threads
 
 
 def _psycopg() -> Any:

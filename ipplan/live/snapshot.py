@@ -212,11 +212,7 @@ def change_events(plan_id: int, after: int, limit: int | None = None) -> list[di
             changes = _changes_prepared(plan_id, after, limit)
     if changes is None:
         changes = _changes(plan_id, after, limit)
-    member_ids = {
-        c.target_id
-        for c in changes
-        if c.target_type == "member" and c.kind in {Change.Kind.CREATE, Change.Kind.RESTORE}
-    }
+    member_ids = {c.target_id for c in changes if _is_member_entry(c)}
     members = {}
     if member_ids:
         members = {
@@ -224,6 +220,36 @@ def change_events(plan_id: int, after: int, limit: int | None = None) -> list[di
             for m in Member.objects.filter(pk__in=member_ids).select_related("user", "organisation")
         }
     return [_event(c, members) for c in changes]
+
+
+def changes_statement(
+    plan_id: int, after: int, limit: int, using: str = "default"
+) -> tuple[str, list[Any]]:
+    """change_events' read as (SQL, parameters), for a driver of its own (the live
+    sockets' fast lane). Raises CompileError if it cannot be precompiled; compile it
+    first on a database thread (compile_changes): compiling may ask the server."""
+    return _CHANGES.sql(using, **_changes_values(plan_id, after, limit))
+
+
+def compile_changes(using: str = "default") -> None:
+    with suppress(CompileError):  # cached: changes_statement raises it again
+        _CHANGES.sql(using, plan_id=1, after=0, upto=1)
+
+
+def events_from_rows(rows: list[tuple], using: str = "default") -> list[dict[str, Any]] | None:
+    """The events of changes_statement's rows, as change_events gives them; None if one
+    of them needs a further read (a member who joined: their name and organisation)."""
+    changes = _changes_from_rows(rows, using)
+    if any(_is_member_entry(c) for c in changes):
+        return None
+    return [_event(c, {}) for c in changes]
+
+
+def _is_member_entry(change: Change) -> bool:
+    return change.target_type == "member" and change.kind in {
+        Change.Kind.CREATE,
+        Change.Kind.RESTORE,
+    }
 
 
 def _changes(plan_id: int, after: int, limit: int | None) -> list[Change]:
@@ -260,10 +286,20 @@ _CHANGES = Precompiled(
 
 
 def _changes_prepared(plan_id: int, after: int, limit: int | None) -> list[Change]:
+    return _changes_from_rows(
+        _CHANGES.rows(**_changes_values(plan_id, after, limit)), connection.alias
+    )
+
+
+def _changes_values(plan_id: int, after: int, limit: int | None) -> dict[str, int]:
     upto = _MAX_REVISION if limit is None else min(after + limit, _MAX_REVISION)
+    return {"plan_id": plan_id, "after": after, "upto": upto}
+
+
+def _changes_from_rows(rows: list[tuple], using: str) -> list[Change]:
     user_model = get_user_model()
     changes = []
-    for row in _CHANGES.rows(plan_id=plan_id, after=after, upto=upto):
+    for row in rows:
         values = dict(zip(_CHANGE_ATTNAMES, row, strict=False))
         for name in _JSON_FIELDS:
             if isinstance(values[name], str):
@@ -272,7 +308,7 @@ def _changes_prepared(plan_id: int, after: int, limit: int | None) -> list[Chang
         names = dict(zip(_USER_FIELDS, row[len(_CHANGE_ATTNAMES) :], strict=True))
         change.user = user_model(pk=change.user_id, **names)
         change._state.adding = False
-        change._state.db = connection.alias
+        change._state.db = using
         changes.append(change)
     return changes
 

@@ -11,8 +11,10 @@ from django.db import connection
 from django.utils import timezone
 
 from ipplan.live import fastlane, handlers
+from ipplan.live.snapshot import change_events
 from ipplan.meetings import services as meetings
-from ipplan.plans.models import Change, Goal
+from ipplan.plans import services
+from ipplan.plans.models import Change, Goal, Member, Plan
 from tests.live.conftest import text_op
 
 pytestmark = [
@@ -232,3 +234,120 @@ async def test_with_the_lane_off_the_ordinary_path_applies_the_op(
     await kari.expect("ack")
     assert len(await db(_changes, plan, the_id)) == 1
     assert await db(_lane_sessions) == []
+
+
+# ------------------------------------------------------------------ the fan-out's read
+
+
+def _a_change_of_each_kind(plan, coordinator) -> int:
+    """Text, set, move, create, delete and restore, on the ordinary path; the plan's
+    revision before them."""
+    goal = plan.goals.alive().first()
+    theme = plan.themes.order_by("position").last()
+    rev = Plan.objects.get(pk=plan.pk).revision
+    ops = [
+        {"type": "text", "target": "goal", "id": goal.pk, "field": "text", "ops": [14, " 🙂"]},
+        {"type": "set", "target": "goal", "id": goal.pk, "field": "status", "value": "achieved"},
+        {"type": "move", "target": "goal", "id": goal.pk, "position": 0, "theme": theme.pk},
+        {"type": "create", "target": "theme", "values": {"title": "Fritid"}},
+        {"type": "delete", "target": "goal", "id": goal.pk},
+        {"type": "restore", "target": "goal", "id": goal.pk},
+    ]
+    for index, op in enumerate(ops):
+        handlers.apply_op(
+            plan_id=plan.pk,
+            user=coordinator,
+            op=op,
+            op_id=op_id(),
+            base_rev=rev + index,
+            meeting_id=None,
+        )
+    return rev
+
+
+async def test_the_lane_reads_the_log_exactly_as_a_database_thread_does(live_db, plan, coordinator):
+    rev = await db(_a_change_of_each_kind, plan, coordinator)
+    expected = await db(change_events, plan.pk, rev)
+    assert [e["op"]["type"] for e in expected] == [
+        "text",
+        "set",
+        "move",
+        "create",
+        "delete",
+        "restore",
+    ]
+    assert await fastlane.read_events(plan_id=plan.pk, after=rev, limit=50) == expected
+    assert await fastlane.read_events(plan_id=plan.pk, after=rev + 1, limit=3) == expected[1:4]
+    assert await fastlane.read_events(plan_id=plan.pk, after=rev + 6, limit=50) == []
+    # A member's entry needs their name and organisation, a read of its own: the lane
+    # leaves the whole read to a database thread.
+    assert await fastlane.read_events(plan_id=plan.pk, after=0, limit=50) is None
+    assert all(state == "idle" for _pid, state in await db(_lane_sessions))
+
+
+@pytest.fixture
+def thread_reads(monkeypatch):
+    """The database thread's reads of the log, counted (and still made)."""
+    from ipplan.live import consumers
+
+    calls = []
+    real = consumers.change_events
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(consumers, "change_events", counted)
+    return calls
+
+
+async def test_a_change_made_elsewhere_reaches_the_sockets_through_the_lane(
+    sockets, plan, coordinator, specialist, thread_reads
+):
+    siv = await sockets.open(specialist, plan.pk)
+    goal = await db(_goal, plan)
+    # A form save: committed on another thread, as by another process, so the socket's
+    # process has not cached the event and must read it.
+    await db(
+        services.object_update,
+        plan_id=plan.pk,
+        user=coordinator,
+        target="goal",
+        target_id=goal.pk,
+        values={"status": "achieved"},
+    )
+    seen = await siv.expect("op")
+    assert seen["op"] == {
+        "type": "set",
+        "target": "goal",
+        "id": goal.pk,
+        "field": "status",
+        "value": "achieved",
+    }
+    assert seen["user"] == {"id": coordinator.pk, "name": "Kari Koordinator"}
+    assert thread_reads == []
+
+
+async def test_a_new_members_entry_is_read_on_a_database_thread_with_their_name(
+    sockets, plan, coordinator, specialist, outsider, orgs, thread_reads
+):
+    siv = await sockets.open(specialist, plan.pk)
+    result = await db(
+        services.object_create,
+        plan_id=plan.pk,
+        user=coordinator,
+        target="member",
+        values={
+            "user": outsider.pk,
+            "role": Member.Role.SPECIALIST,
+            "organisation": orgs["nav"].pk,
+            "service": "NAV",
+            "access": Member.Access.READ,
+            "active_from": timezone.localdate(),
+        },
+    )
+    seen = await siv.expect("op")
+    assert (seen["op"]["target"], seen["op"]["id"]) == ("member", result.result["id"])
+    assert seen["op"]["values"]["name"] == await db(lambda: outsider.get_full_name())
+    assert seen["op"]["values"]["organisation"] == orgs["nav"].name
+    assert len(thread_reads) == 1
