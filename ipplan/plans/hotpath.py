@@ -35,7 +35,7 @@ from collections.abc import Generator
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 
 from ipplan.core.precompiled import CompileError, Precompiled, run_batch
@@ -81,7 +81,7 @@ _CONCURRENT = Precompiled(
 
 _CONTEXT: dict[tuple[str, str, bool], Precompiled] = {}
 _INSERTED_FIELDS = [f for f in Change._meta.concrete_fields if not f.primary_key]
-_WRITE: dict[tuple[str, str], str] = {}
+_WRITE: dict[tuple[str, str, str], str] = {}
 
 
 def enabled() -> bool:
@@ -256,7 +256,7 @@ def text_op_steps(
         payload={"ops": ot.normalize(text_op)},
         base_revision=base_revision,
     )
-    [inserted] = yield Batch([_write(target, name, change, value)], writes=True)
+    [inserted] = yield Batch([_write(target, name, change, value, using)], writes=True)
     change.pk = inserted[0][0]
     change._state.adding = False
     change._state.db = using
@@ -286,8 +286,8 @@ def _compile_all(using: str) -> None:
                 if with_meeting:
                     values["meeting_id"] = 1
                 _context(target, name, with_meeting).sql(using, **values)
-            if (target, name) not in _WRITE:
-                _WRITE[(target, name)] = _write_sql(target, name)
+            if (using, target, name) not in _WRITE:
+                _WRITE[(using, target, name)] = _write_sql(target, name, using)
 
 
 def _shape(op: Any, op_id: Any, base_revision: Any) -> tuple | None:
@@ -414,21 +414,22 @@ def _context_queryset(target: str, name: str) -> Any:
     return build
 
 
-def _write(target: str, name: str, change: Change, value: str) -> Statement:
+def _write(target: str, name: str, change: Change, value: str, using: str) -> Statement:
     """The field, the plan's revision and the Change row, in one statement (which
     returns the Change's id)."""
-    sql = _WRITE.get((target, name))
+    sql = _WRITE.get((using, target, name))
     if sql is None:
-        sql = _WRITE[(target, name)] = _write_sql(target, name)
-    row = [f.get_db_prep_save(getattr(change, f.attname), connection) for f in _INSERTED_FIELDS]
+        sql = _WRITE[(using, target, name)] = _write_sql(target, name, using)
+    db = connections[using]
+    row = [f.get_db_prep_save(getattr(change, f.attname), db) for f in _INSERTED_FIELDS]
     if target == "plan":
         return sql, [value, change.revision, change.at, change.plan_id, *row]
     return sql, [value, change.target_id, change.revision, change.at, change.plan_id, *row]
 
 
-def _write_sql(target: str, name: str) -> str:
+def _write_sql(target: str, name: str, using: str) -> str:
     # Identifiers come from the models' _meta, quoted; every value is a parameter.
-    qn = connection.ops.quote_name
+    qn = connections[using].ops.quote_name
     model = TARGETS[target]
     plan_meta = Plan._meta
     plan_table, plan_pk = qn(plan_meta.db_table), qn(plan_meta.pk.column)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ipplan.live import fastlane, handlers
-from ipplan.live.snapshot import change_events
+from ipplan.live.snapshot import as_op_message, change_events
 from ipplan.meetings import services as meetings
 from ipplan.plans import services
 from ipplan.plans.models import Change, Goal, Member, Plan
@@ -301,30 +301,15 @@ def thread_reads(monkeypatch):
     return calls
 
 
-async def test_a_change_made_elsewhere_reaches_the_sockets_through_the_lane(
+async def test_changes_made_elsewhere_reach_the_sockets_through_the_lane(
     sockets, plan, coordinator, specialist, thread_reads
 ):
     siv = await sockets.open(specialist, plan.pk)
-    goal = await db(_goal, plan)
-    # A form save: committed on another thread, as by another process, so the socket's
-    # process has not cached the event and must read it.
-    await db(
-        services.object_update,
-        plan_id=plan.pk,
-        user=coordinator,
-        target="goal",
-        target_id=goal.pk,
-        values={"status": "achieved"},
-    )
-    seen = await siv.expect("op")
-    assert seen["op"] == {
-        "type": "set",
-        "target": "goal",
-        "id": goal.pk,
-        "field": "status",
-        "value": "achieved",
-    }
-    assert seen["user"] == {"id": coordinator.pk, "name": "Kari Koordinator"}
+    # Committed on another thread, as by another process: the socket's process has not
+    # cached their events and must read them.
+    rev = await db(_a_change_of_each_kind, plan, coordinator)
+    seen = [await siv.expect("op") for _kind in range(6)]
+    assert seen == [as_op_message(e) for e in await db(change_events, plan.pk, rev)]
     assert thread_reads == []
 
 
