@@ -299,6 +299,8 @@ IPPLAN_LIVE_DB_THREADS = int(os.environ.get("IPPLAN_LIVE_DB_THREADS", "4"))
 # asynchronous PostgreSQL connections (this many per process) instead of on the threads.
 IPPLAN_LIVE_FAST_LANE = env_bool("IPPLAN_LIVE_FAST_LANE", True)
 IPPLAN_LIVE_FAST_LANE_CONNECTIONS = int(os.environ.get("IPPLAN_LIVE_FAST_LANE_CONNECTIONS", "4"))
+# Seconds a fast-lane connection is used before it is closed and a new one opened.
+IPPLAN_LIVE_FAST_LANE_MAX_AGE = float(os.environ.get("IPPLAN_LIVE_FAST_LANE_MAX_AGE", "600"))
 # Freeze the objects that exist once the ASGI application is loaded (gc.freeze in
 # ipplan/asgi.py), so full garbage collections no longer walk them with the event loop
 # stopped; see docs/performance.md, session 10.

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -374,12 +375,19 @@ def _connect_kwargs() -> dict[str, Any]:
 
 
 class _Pool:
-    """At most `size` connections of one event loop, opened on demand."""
+    """At most `size` connections of one event loop, opened on demand, each used for
+    at most `max_age` seconds.
 
-    def __init__(self, size: int) -> None:
+    Why an age limit: a worker lives for weeks, and a connection that lives as long
+    never follows a failover, a changed password or a pooler's rebalancing until it
+    fails, and its backend keeps the memory it has grown (as Django's CONN_MAX_AGE
+    avoids for the ordinary connections)."""
+
+    def __init__(self, size: int, max_age: float) -> None:
         self.size = size
+        self.max_age = max_age
         self.idle: list[Any] = []
-        self.every: set[Any] = set()
+        self.every: dict[Any, float] = {}  # connection -> when it was opened
         self.free = asyncio.Semaphore(size)
 
     async def acquire(self) -> Any:
@@ -387,14 +395,18 @@ class _Pool:
         try:
             while self.idle:
                 conn = self.idle.pop()
-                if not conn.closed and not conn.broken:
+                if (
+                    not conn.closed
+                    and not conn.broken
+                    and time.monotonic() - self.every.get(conn, 0.0) < self.max_age
+                ):
                     return conn
                 self._discard(conn)
             conn = await _psycopg().AsyncConnection.connect(**_connect_kwargs())
             timezone_name = connections["default"].timezone_name
             if conn.info.parameter_status("TimeZone") != timezone_name:
                 await conn.execute("SELECT set_config('TimeZone', %s, false)", [timezone_name])
-            self.every.add(conn)
+            self.every[conn] = time.monotonic()
             return conn
         except BaseException:
             self.free.release()
@@ -416,7 +428,7 @@ class _Pool:
         self.free.release()
 
     def _discard(self, conn: Any) -> None:
-        self.every.discard(conn)
+        self.every.pop(conn, None)
         _finish(conn)
 
     def close(self) -> None:
@@ -444,7 +456,10 @@ def _pool() -> _Pool:
             if old_loop.is_closed():
                 old_pool.close()
                 del _pools[key]
-        pool = _Pool(int(getattr(settings, "IPPLAN_LIVE_FAST_LANE_CONNECTIONS", 4)))
+        pool = _Pool(
+            int(getattr(settings, "IPPLAN_LIVE_FAST_LANE_CONNECTIONS", 4)),
+            float(getattr(settings, "IPPLAN_LIVE_FAST_LANE_MAX_AGE", 600)),
+        )
         _pools[id(loop)] = (loop, pool)
         return pool
 

@@ -2,6 +2,7 @@
 It must answer exactly as the ordinary path would: attributed, refused with nothing
 written, applied once whatever happens to its connection."""
 
+import asyncio
 import sys
 import uuid
 
@@ -49,6 +50,17 @@ def _lane_sessions() -> list[tuple[int, str]]:
             [fastlane.APPLICATION_NAME],
         )
         return cursor.fetchall()
+
+
+async def _settled_lane_sessions() -> list[tuple[int, str]]:
+    """_lane_sessions, once a backend whose client has just closed has gone (it leaves
+    pg_stat_activity a moment after the client)."""
+    for _attempt in range(40):
+        sessions = await db(_lane_sessions)
+        if len(sessions) <= 1:
+            break
+        await asyncio.sleep(0.05)
+    return sessions
 
 
 def _terminate(pids: list[int]) -> None:
@@ -174,6 +186,23 @@ async def test_a_failing_lane_connection_falls_back_and_the_next_op_takes_a_new_
     after = await db(_lane_sessions)
     assert len(after) == 1 and after[0][0] != before[0][0]
     assert after[0][1] == "idle"
+
+
+@pytest.mark.parametrize("max_age, replaced", [(600, False), (0, True)])
+async def test_a_lane_connection_past_its_age_is_replaced(
+    sockets, plan, coordinator, settings, max_age, replaced
+):
+    settings.IPPLAN_LIVE_FAST_LANE_MAX_AGE = max_age
+    kari = await sockets.open(coordinator, plan.pk)
+    goal = await db(_goal, plan)
+    await kari.send(text_op(goal.pk, "goal", "text", [14, "!"], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    [(first, _state)] = await db(_lane_sessions)
+    await kari.send(text_op(goal.pk, "goal", "text", [15, "?"], kari.last_rev(), op_id()))
+    await kari.expect("ack")
+    [(second, state)] = await _settled_lane_sessions()  # the old one closed, not left open
+    assert (second != first, state) == (replaced, "idle")
+    assert (await db(_goal, plan)).text == "Egen leilighet!?"
 
 
 async def test_a_commit_whose_answer_is_lost_is_answered_as_the_op_it_was(
