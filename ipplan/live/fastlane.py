@@ -115,8 +115,9 @@ async def read_events(*, plan_id: int, after: int, limit: int) -> list[dict[str,
 
     Why: every process that did not commit a revision reads it back (once per process:
     the event cache shares it among its sockets). On a database thread that read and
-    its two hand-offs cost 0.7-0.8 ms of thread CPU per op at 25 x 8, and the thread
-    waits for the GIL the event loop holds (docs/performance.md, session 11).
+    its two hand-offs cost 0.5-0.8 ms of thread CPU per op at 25 x 8, and the thread
+    waits for the GIL the event loop holds; here it is one write and one read on the
+    loop (docs/performance.md, session 11: -7 % machine CPU per op).
 
     One SELECT outside any transaction block sees one snapshot, so it reads a gap-free
     prefix as change_events does (writers commit revisions in order under the plan
