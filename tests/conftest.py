@@ -139,6 +139,31 @@ def leader(orgs):
     return make_user("lene", "Lene", "Leder", orgs["unit"], is_unit_leader=True)
 
 
+def add_member(
+    plan: Plan,
+    coordinator: User,
+    user: User,
+    org: Organisation,
+    access: str,
+    *,
+    active_from: datetime.date,
+) -> services.OpResult:
+    """A specialist member of `org` added by the coordinator (through the services)."""
+    return services.object_create(
+        plan_id=plan.pk,
+        user=coordinator,
+        target="member",
+        values={
+            "user": user.pk,
+            "role": Member.Role.SPECIALIST,
+            "organisation": org.pk,
+            "service": org.name,
+            "access": access,
+            "active_from": active_from,
+        },
+    )
+
+
 @pytest.fixture
 def plan(theme_templates, coordinator, specialist, commenter, reader, person_user, orgs) -> Plan:
     """Per's active plan: seven default themes, members with consent, one goal, one measure."""
@@ -163,18 +188,8 @@ def plan(theme_templates, coordinator, specialist, commenter, reader, person_use
         (commenter, orgs["nav"], Member.Access.COMMENT),
         (reader, orgs["gp"], Member.Access.READ),
     ]:
-        result = services.object_create(
-            plan_id=plan.pk,
-            user=coordinator,
-            target="member",
-            values={
-                "user": user.pk,
-                "role": Member.Role.SPECIALIST,
-                "organisation": org.pk,
-                "service": org.name,
-                "access": access,
-                "active_from": today - datetime.timedelta(days=30),
-            },
+        result = add_member(
+            plan, coordinator, user, org, access, active_from=today - datetime.timedelta(days=30)
         )
         members.append(Member.objects.get(pk=result.result["id"]))
     services.consent_record(

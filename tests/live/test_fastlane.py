@@ -14,8 +14,8 @@ from django.utils import timezone
 from ipplan.live import fastlane, handlers
 from ipplan.live.snapshot import as_op_message, change_events
 from ipplan.meetings import services as meetings
-from ipplan.plans import services
 from ipplan.plans.models import Change, Goal, Member, Plan
+from tests.conftest import add_member
 from tests.live.conftest import text_op
 
 pytestmark = [
@@ -347,18 +347,13 @@ async def test_a_new_members_entry_is_read_on_a_database_thread_with_their_name(
 ):
     siv = await sockets.open(specialist, plan.pk)
     result = await db(
-        services.object_create,
-        plan_id=plan.pk,
-        user=coordinator,
-        target="member",
-        values={
-            "user": outsider.pk,
-            "role": Member.Role.SPECIALIST,
-            "organisation": orgs["nav"].pk,
-            "service": "NAV",
-            "access": Member.Access.READ,
-            "active_from": timezone.localdate(),
-        },
+        add_member,
+        plan,
+        coordinator,
+        outsider,
+        orgs["nav"],
+        Member.Access.READ,
+        active_from=timezone.localdate(),
     )
     seen = await siv.expect("op")
     assert (seen["op"]["target"], seen["op"]["id"]) == ("member", result.result["id"])
